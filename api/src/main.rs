@@ -1,0 +1,3 @@
+//! The `ampd` binary.
+
+fn main() {}

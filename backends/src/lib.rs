@@ -1,0 +1,1 @@
+//! Storage contracts of ampd (metadata store, metrics backend) and their implementations.

@@ -1,0 +1,1 @@
+//! The OpenAPI document of ampd's rest-json control plane, generated from the API types.

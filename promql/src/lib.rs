@@ -1,0 +1,1 @@
+//! PromQL: lexer, parser with source positions, printer and evaluation engine over a Queryable.

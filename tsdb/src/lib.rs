@@ -1,0 +1,1 @@
+//! Embedded time-series storage: WAL, head, compressed chunks, blocks, postings index, retention.
