@@ -42,6 +42,9 @@ pub enum AuditError {
     /// because after a failed fsync the state of the page cache is unknown.
     #[error("audit journal is unusable after an earlier write failure")]
     Poisoned,
+    /// A background task or thread of the trail failed.
+    #[error("audit background task failed: {0}")]
+    Background(String),
     /// The trail's writer has stopped.
     #[error("audit trail is closed")]
     Closed,

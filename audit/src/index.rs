@@ -184,7 +184,7 @@ impl Index {
             let root = root.to_owned();
             tokio::task::spawn_blocking(move || list_objects(&root))
                 .await
-                .map_err(|e| AuditError::Config(format!("index listing task failed: {e}")))??
+                .map_err(|e| AuditError::Background(format!("index listing task failed: {e}")))??
         };
         for (key, _) in objects
             .into_iter()

@@ -211,6 +211,12 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(digest(&SHA256, bytes))
 }
 
+/// Compares two hex hashes or signatures without an early exit on the first differing byte.
+pub(crate) fn ct_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
 /// Returns CloudTrail's 16-character random alphanumeric object suffix.
 pub(crate) fn random_suffix(rng: &SystemRandom) -> AuditResult<String> {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

@@ -103,7 +103,8 @@ pub struct LookupResource {
     pub resource_name: String,
 }
 
-/// `ListPublicKeys` request.
+/// `ListPublicKeys` request
+/// (<https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_ListPublicKeys.html>).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ListPublicKeysRequest {

@@ -22,7 +22,7 @@ use crate::lookup::{
 };
 use crate::redact::redact_in_place;
 use crate::validate::{ValidationReport, validate};
-use crate::writer::{Command, Pending, RollPolicy, Writer};
+use crate::writer::{Command, Delivery, Pending, RollPolicy, Writer};
 
 /// Journal file inside the trail folder.
 pub const JOURNAL_FILE: &str = "journal.jnl";
@@ -178,9 +178,9 @@ impl Trail {
             let (config, clock, index_tx) = (config.clone(), clock.clone(), index_tx.clone());
             tokio::task::spawn_blocking(move || build_writer(&config, clock, index_tx))
                 .await
-                .map_err(|e| AuditError::Config(format!("trail open task failed: {e}")))??
+                .map_err(|e| AuditError::Background(format!("trail open task failed: {e}")))??
         };
-        let public_key = writer.keys.public_key().clone();
+        let public_key = writer.public_key().clone();
         tokio::spawn(run_indexer(index.clone(), dir.join(LOGS_DIR), index_rx));
         let handle = std::thread::Builder::new()
             .name("audit-writer".into())
@@ -305,7 +305,7 @@ impl Trail {
         let (root, keys) = (self.logs_root(), self.public_keys());
         tokio::task::spawn_blocking(move || validate(&root, &keys, start, end))
             .await
-            .map_err(|e| AuditError::Config(format!("validation task failed: {e}")))?
+            .map_err(|e| AuditError::Background(format!("validation task failed: {e}")))?
     }
 
     /// Stops the writer after it has written everything queued. Pending events stay in the
@@ -323,8 +323,8 @@ impl Trail {
         if let Some(handle) = handle {
             tokio::task::spawn_blocking(move || handle.join())
                 .await
-                .map_err(|e| AuditError::Config(format!("writer join failed: {e}")))?
-                .map_err(|_| AuditError::Config("audit writer thread panicked".into()))?;
+                .map_err(|e| AuditError::Background(format!("writer join failed: {e}")))?
+                .map_err(|_| AuditError::Background("audit writer thread panicked".into()))?;
         }
         Ok(())
     }
@@ -362,20 +362,16 @@ fn build_writer(
         now,
     )?;
     let journal = Journal::open(&dir.join(JOURNAL_FILE))?;
-    Writer::recover(
+    let delivery = Delivery {
         root,
-        config.account_id.clone(),
-        config.region.clone(),
-        RollPolicy {
+        account: config.account_id.clone(),
+        region: config.region.clone(),
+        policy: RollPolicy {
             interval: seconds(config.roll_interval_seconds),
             max_bytes: config.max_file_bytes,
         },
-        clock,
-        journal,
-        chain,
-        keys,
-        index_tx,
-    )
+    };
+    Writer::recover(delivery, clock, journal, chain, keys, index_tx)
 }
 
 fn seconds(s: u64) -> Duration {

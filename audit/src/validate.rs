@@ -13,10 +13,12 @@ use time::OffsetDateTime;
 use crate::digest::{Digest, SignatureHeader};
 use crate::error::AuditResult;
 use crate::keys::{AuditPublicKey, SIGNATURE_ALGORITHM};
-use crate::layout::{ObjectKind, gunzip, list_objects, log_key_time, object_path, sha256_hex};
+use crate::layout::{
+    ObjectKind, ct_eq, gunzip, list_objects, log_key_time, object_path, sha256_hex,
+};
 
 /// One integrity problem found by [`validate`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Problem {
     /// A listed log file whose SHA-256 differs from the digest's.
     ModifiedLogFile {
@@ -186,8 +188,14 @@ pub fn validate(
                 });
             }
             Some(prev) => {
-                let hash_ok = d.previous_digest_hash_value.as_deref() == Some(prev.hash.as_str());
-                let sig_ok = d.previous_digest_signature == prev.signature;
+                let hash_ok = d
+                    .previous_digest_hash_value
+                    .as_deref()
+                    .is_some_and(|h| ct_eq(h, &prev.hash));
+                let sig_ok = match (&d.previous_digest_signature, &prev.signature) {
+                    (Some(recorded), Some(actual)) => ct_eq(recorded, actual),
+                    _ => false,
+                };
                 if !(hash_ok && sig_ok) {
                     problems.insert(Problem::ModifiedDigest {
                         key: prev_key.clone(),
@@ -250,18 +258,6 @@ fn problem_key(p: &Problem) -> &str {
         | Problem::DeletedDigest { key }
         | Problem::MovedDigest { key, .. }
         | Problem::UnknownPublicKey { key, .. } => key,
-    }
-}
-
-impl PartialOrd for Problem {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Problem {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (problem_key(self), self.to_string()).cmp(&(problem_key(other), other.to_string()))
     }
 }
 
@@ -346,7 +342,7 @@ fn check_log_file(root: &Path, key: &str, expected: &str) -> Option<Problem> {
             });
         }
     };
-    let matches = gunzip(&raw).is_ok_and(|u| sha256_hex(&u.bytes) == expected);
+    let matches = gunzip(&raw).is_ok_and(|u| ct_eq(&sha256_hex(&u.bytes), expected));
     (!matches).then(|| Problem::ModifiedLogFile {
         key: key.to_owned(),
     })

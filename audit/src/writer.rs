@@ -20,7 +20,7 @@ use crate::digest::{DigestChain, HASH_ALGORITHM, LogFileEntry};
 use crate::error::{AuditError, AuditResult};
 use crate::index::IndexMsg;
 use crate::journal::{Entry, Journal};
-use crate::keys::AuditKeyPair;
+use crate::keys::{AuditKeyPair, AuditPublicKey};
 use crate::layout::{gunzip, gzip, log_key, object_path, random_suffix, sha256_hex, write_atomic};
 use crate::timefmt::iso_seconds;
 
@@ -80,18 +80,25 @@ pub(crate) struct RollPolicy {
     pub(crate) max_bytes: usize,
 }
 
-/// State owned by the writer thread.
-pub(crate) struct Writer {
+/// Where log files go and when.
+#[derive(Debug, Clone)]
+pub(crate) struct Delivery {
+    /// The bucket folder.
     pub(crate) root: PathBuf,
     pub(crate) account: String,
     pub(crate) region: String,
     pub(crate) policy: RollPolicy,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) journal: Journal,
-    pub(crate) chain: DigestChain,
-    pub(crate) keys: Arc<AuditKeyPair>,
-    pub(crate) index: mpsc::UnboundedSender<IndexMsg>,
-    pub(crate) rng: SystemRandom,
+}
+
+/// State owned by the writer thread.
+pub(crate) struct Writer {
+    delivery: Delivery,
+    clock: Arc<dyn Clock>,
+    journal: Journal,
+    chain: DigestChain,
+    keys: Arc<AuditKeyPair>,
+    index: mpsc::UnboundedSender<IndexMsg>,
+    rng: SystemRandom,
     pending: Vec<Pending>,
     pending_bytes: usize,
     first_pending_at: Option<OffsetDateTime>,
@@ -101,12 +108,8 @@ pub(crate) struct Writer {
 impl Writer {
     /// Builds the writer and recovers the journal's entries: deliveries interrupted by a crash
     /// are finished, the remaining events become pending.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn recover(
-        root: PathBuf,
-        account: String,
-        region: String,
-        policy: RollPolicy,
+        delivery: Delivery,
         clock: Arc<dyn Clock>,
         (journal, entries): (Journal, Vec<Entry>),
         chain: DigestChain,
@@ -114,10 +117,7 @@ impl Writer {
         index: mpsc::UnboundedSender<IndexMsg>,
     ) -> AuditResult<Self> {
         let mut writer = Self {
-            root,
-            account,
-            region,
-            policy,
+            delivery,
             clock,
             journal,
             chain,
@@ -159,6 +159,11 @@ impl Writer {
             writer.push_pending(p, now);
         }
         Ok(writer)
+    }
+
+    /// Returns the public half of the signing key.
+    pub(crate) fn public_key(&self) -> &AuditPublicKey {
+        self.keys.public_key()
     }
 
     /// Runs until every sender is gone.
@@ -272,8 +277,8 @@ impl Writer {
         let result = self.chain.close_periods(now, &self.keys).and_then(|_| {
             let due_by_time = self
                 .first_pending_at
-                .is_some_and(|t| now - t >= self.policy.interval);
-            if due_by_time || self.pending_bytes >= self.policy.max_bytes {
+                .is_some_and(|t| now - t >= self.delivery.policy.interval);
+            if due_by_time || self.pending_bytes >= self.delivery.policy.max_bytes {
                 self.roll()?;
             }
             Ok(())
@@ -294,7 +299,12 @@ impl Writer {
             return Ok(None);
         }
         let now = self.clock.now();
-        let key = log_key(&self.account, &self.region, now, &random_suffix(&self.rng)?);
+        let key = log_key(
+            &self.delivery.account,
+            &self.delivery.region,
+            now,
+            &random_suffix(&self.rng)?,
+        );
         let mut framed = Vec::new();
         Entry::Rolling(key.clone()).encode_into(&mut framed);
         self.journal.append(&framed)?;
@@ -314,7 +324,7 @@ impl Writer {
         if self.chain.lists(key) {
             return Ok(());
         }
-        let path = object_path(&self.root, key)
+        let path = object_path(&self.delivery.root, key)
             .ok_or_else(|| AuditError::Config(format!("invalid log file key {key}")))?;
         let (body, times) = if path.try_exists().map_err(AuditError::io(&path))? {
             let raw = std::fs::read(&path).map_err(AuditError::io(&path))?;
