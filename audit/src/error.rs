@@ -38,6 +38,9 @@ pub enum AuditError {
     /// The configuration is unusable.
     #[error("invalid audit configuration: {0}")]
     Config(String),
+    /// Another process has the trail open.
+    #[error("audit journal {0} is locked by another process")]
+    Locked(PathBuf),
     /// An earlier write or fsync failed; the journal refuses writes until the trail is reopened,
     /// because after a failed fsync the state of the page cache is unknown.
     #[error("audit journal is unusable after an earlier write failure")]

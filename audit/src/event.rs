@@ -358,6 +358,10 @@ pub struct EventBuilder {
 
 impl EventBuilder {
     fn new(source: EventSource, event_name: String, event_time: OffsetDateTime) -> Self {
+        // Records carry UTC at second precision; truncating here keeps a record equal to itself
+        // after a round trip through a log file.
+        let event_time = event_time.to_offset(time::UtcOffset::UTC);
+        let event_time = event_time.replace_nanosecond(0).unwrap_or(event_time);
         Self {
             source,
             event_name,
@@ -629,6 +633,23 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("awsRegion"), "{err}");
+    }
+
+    #[test]
+    fn event_time_is_utc_at_second_precision() {
+        let record = EventRecord::builder(
+            EventSource::Kms,
+            "Decrypt",
+            datetime!(2025-01-02 05:04:05.999 +02:00),
+        )
+        .region("us-east-1")
+        .recipient_account_id("123456789012")
+        .request_id("r")
+        .build()
+        .unwrap();
+        assert_eq!(record.event_time, datetime!(2025-01-02 03:04:05 UTC));
+        let json = serde_json::to_string(&record).unwrap();
+        assert_eq!(serde_json::from_str::<EventRecord>(&json).unwrap(), record);
     }
 
     #[test]

@@ -70,6 +70,10 @@ impl Journal {
             .create(true)
             .open(path)
             .map_err(AuditError::io(path))?;
+        // One writer per trail: a second process appending to the same journal would interleave
+        // frames. The lock goes away with the process, also on kill -9.
+        file.try_lock()
+            .map_err(|_| AuditError::Locked(path.to_owned()))?;
         if created && let Some(parent) = path.parent() {
             sync_dir(parent)?;
         }

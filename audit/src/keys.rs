@@ -161,12 +161,7 @@ impl AuditKeyPair {
         }
         let pkcs8 = Zeroizing::new(fs::read(&private_path).map_err(AuditError::io(&private_path))?);
         let pair = parse_pkcs8(&pkcs8, &rng)?;
-        let stored: PublicKeyFile =
-            serde_json::from_slice(&fs::read(&public_path).map_err(AuditError::io(&public_path))?)?;
-        let der = STANDARD
-            .decode(&stored.public_key_der)
-            .map_err(|e| AuditError::Key(format!("{}: {e}", public_path.display())))?;
-        let public = AuditPublicKey::from_der(&der, stored.validity_start)?;
+        let public = read_public(&public_path)?;
         if public.der()[P256_SPKI_PREFIX.len()..] != *pair.public_key().as_ref() {
             return Err(AuditError::Key(format!(
                 "{} does not match the private key",
@@ -188,6 +183,21 @@ impl AuditKeyPair {
             .map(|s| s.as_ref().to_vec())
             .map_err(|_| AuditError::Key("signing failed".into()))
     }
+}
+
+/// Returns the public keys of the trail in `dir` without touching its private key, e.g. for
+/// validating a trail offline.
+pub fn trail_public_keys(dir: &Path) -> AuditResult<Vec<AuditPublicKey>> {
+    Ok(vec![read_public(&dir.join(PUBLIC_KEY_FILE))?])
+}
+
+fn read_public(path: &Path) -> AuditResult<AuditPublicKey> {
+    let stored: PublicKeyFile =
+        serde_json::from_slice(&fs::read(path).map_err(AuditError::io(path))?)?;
+    let der = STANDARD
+        .decode(&stored.public_key_der)
+        .map_err(|e| AuditError::Key(format!("{}: {e}", path.display())))?;
+    AuditPublicKey::from_der(&der, stored.validity_start)
 }
 
 fn parse_pkcs8(pkcs8: &[u8], rng: &SystemRandom) -> AuditResult<EcdsaKeyPair> {

@@ -78,6 +78,12 @@ pub(crate) fn log_key_time(key: &str) -> Option<OffsetDateTime> {
     timefmt::parse_key_minutes(parts.next()?)
 }
 
+/// Returns the period end encoded in a digest file key.
+pub(crate) fn digest_key_time(key: &str) -> Option<OffsetDateTime> {
+    let name = key.rsplit('/').next()?.strip_suffix(OBJECT_SUFFIX)?;
+    timefmt::parse_key_seconds(name.rsplit('_').next()?)
+}
+
 /// Lists the keys of every log and digest object under `root`, sorted.
 pub(crate) fn list_objects(root: &Path) -> AuditResult<Vec<(String, ObjectKind)>> {
     let mut out = Vec::new();
@@ -253,6 +259,10 @@ mod tests {
              123456789012_CloudTrail-Digest_us-east-1_ampd_us-east-1_20250102T030459Z.json.gz"
         );
         assert_eq!(classify(&dkey), Some(ObjectKind::Digest));
+        assert_eq!(
+            digest_key_time(&dkey),
+            Some(datetime!(2025-01-02 03:04:59 UTC))
+        );
         assert_eq!(classify("AWSLogs/1/Other/x.json.gz"), None);
         assert_eq!(classify("journal.jnl"), None);
     }

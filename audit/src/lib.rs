@@ -51,7 +51,7 @@ pub use event::{
     Resource, SessionAttributes, SessionContext, SessionIssuer, TlsDetails, UserIdentity,
     WebIdFederationData,
 };
-pub use keys::{AuditPublicKey, SIGNATURE_ALGORITHM};
+pub use keys::{AuditPublicKey, SIGNATURE_ALGORITHM, trail_public_keys};
 pub use lookup::{
     ListPublicKeysRequest, ListPublicKeysResponse, LookupAttribute, LookupError, LookupEvent,
     LookupEventsRequest, LookupEventsResponse, LookupResource, PublicKeyEntry,

@@ -57,6 +57,11 @@ pub(crate) fn key_seconds(t: OffsetDateTime) -> String {
     format(t, KEY_SECONDS)
 }
 
+/// Parses `20250102T030405Z`.
+pub(crate) fn parse_key_seconds(s: &str) -> Option<OffsetDateTime> {
+    parse(s, KEY_SECONDS)
+}
+
 /// Formats `t` as `2025/01/02`.
 pub(crate) fn key_date(t: OffsetDateTime) -> String {
     format(t, KEY_DATE)
@@ -128,6 +133,10 @@ mod tests {
             Some(datetime!(2025-01-02 03:04 UTC))
         );
         assert_eq!(key_seconds(t), "20250102T030405Z");
+        assert_eq!(
+            parse_key_seconds("20250102T030405Z"),
+            Some(datetime!(2025-01-02 03:04:05 UTC))
+        );
         assert_eq!(key_date(t), "2025/01/02");
         assert_eq!(parse_iso("2025-01-02 03:04:05"), None);
     }

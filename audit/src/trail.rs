@@ -346,6 +346,8 @@ fn build_writer(
     index_tx: mpsc::UnboundedSender<IndexMsg>,
 ) -> AuditResult<Writer> {
     let dir: &Path = &config.dir;
+    // The journal first: its lock keeps a second process away from every other file.
+    let journal = Journal::open(&dir.join(JOURNAL_FILE))?;
     let now = clock.now();
     let keys = Arc::new(AuditKeyPair::load_or_generate(dir, now)?);
     let root = dir.join(LOGS_DIR);
@@ -361,7 +363,6 @@ fn build_writer(
         seconds(config.digest_interval_seconds),
         now,
     )?;
-    let journal = Journal::open(&dir.join(JOURNAL_FILE))?;
     let delivery = Delivery {
         root,
         account: config.account_id.clone(),

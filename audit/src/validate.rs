@@ -14,7 +14,7 @@ use crate::digest::{Digest, SignatureHeader};
 use crate::error::AuditResult;
 use crate::keys::{AuditPublicKey, SIGNATURE_ALGORITHM};
 use crate::layout::{
-    ObjectKind, ct_eq, gunzip, list_objects, log_key_time, object_path, sha256_hex,
+    ObjectKind, ct_eq, digest_key_time, gunzip, list_objects, log_key_time, object_path, sha256_hex,
 };
 
 /// One integrity problem found by [`validate`].
@@ -150,26 +150,33 @@ struct Found {
     hash: String,
     signature: Option<String>,
     valid: bool,
+    /// Whether its period ends within the validated range.
+    in_range: bool,
 }
 
-/// Validates the trail whose bucket folder is `root`: digests ending in `[start, end]`, the log
-/// files they list, the chain links, and log files written in the range.
+/// Validates the trail whose bucket folder is `root`: digests whose period ends in
+/// `[start, end]`, the log files they list, their links to the previous digests, and log files
+/// written in the range.
 pub fn validate(
     root: &Path,
     public_keys: &[AuditPublicKey],
     start: OffsetDateTime,
     end: OffsetDateTime,
 ) -> AuditResult<ValidationReport> {
+    let in_range = |t: Option<OffsetDateTime>| t.is_some_and(|t| start <= t && t <= end);
     let objects = list_objects(root)?;
     let mut report = ValidationReport::default();
     let mut problems = BTreeSet::new();
+    // Every digest is read, also outside the range: links and listings cross its edges.
     let mut found = BTreeMap::new();
     for (key, _) in objects.iter().filter(|(_, k)| *k == ObjectKind::Digest) {
-        let (entry, problem) = read_digest(root, key, public_keys);
-        problems.extend(problem);
+        let (mut entry, problem) = read_digest(root, key, public_keys);
+        entry.in_range = in_range(digest_key_time(key));
+        if entry.in_range {
+            problems.extend(problem);
+        }
         found.insert(key.clone(), entry);
     }
-    // Chain links are checked for every valid digest, so tampering just before the range shows.
     let mut listed = BTreeSet::new();
     let mut newest_end = None;
     for (key, entry) in &found {
@@ -178,7 +185,11 @@ pub fn validate(
         };
         listed.extend(d.log_files.iter().map(|f| f.s3_object.clone()));
         newest_end = newest_end.max(Some(d.digest_end_time));
-        let Some(prev_key) = &d.previous_digest_s3_object else {
+        let Some(prev_key) = d
+            .previous_digest_s3_object
+            .as_ref()
+            .filter(|_| entry.in_range)
+        else {
             continue;
         };
         match found.get(prev_key) {
@@ -205,23 +216,14 @@ pub fn validate(
             }
         }
     }
-    for (key, entry) in &found {
-        // An unreadable digest has no readable end time: count it, it is invalid either way.
-        let Some(d) = &entry.digest else {
-            report.digests_checked += 1;
-            continue;
-        };
-        if d.digest_end_time < start || d.digest_end_time > end {
-            continue;
-        }
+    for (key, entry) in found.iter().filter(|(_, e)| e.in_range) {
         report.digests_checked += 1;
-        let bad = problems.iter().any(|p| problem_key(p) == key);
-        if !bad {
+        if !problems.iter().any(|p| problem_key(p) == key) {
             report.digests_valid += 1;
         }
-        if !entry.valid {
+        let (Some(d), true) = (&entry.digest, entry.valid) else {
             continue;
-        }
+        };
         for file in &d.log_files {
             report.log_files_checked += 1;
             match check_log_file(root, &file.s3_object, &file.hash_value) {
@@ -233,13 +235,11 @@ pub fn validate(
         }
     }
     for (key, _) in objects.iter().filter(|(_, k)| *k == ObjectKind::Log) {
-        let Some(written) = log_key_time(key) else {
-            continue;
-        };
-        if written < start || written > end || listed.contains(key) {
+        let written = log_key_time(key);
+        if !in_range(written) || listed.contains(key) {
             continue;
         }
-        if newest_end.is_some_and(|e| written < e) {
+        if newest_end.is_some_and(|e| written.is_some_and(|w| w < e)) {
             problems.insert(Problem::InsertedLogFile { key: key.clone() });
         } else {
             report.not_yet_digested.push(key.clone());
@@ -273,6 +273,7 @@ fn read_digest(root: &Path, key: &str, public_keys: &[AuditPublicKey]) -> (Found
             hash: String::new(),
             signature: None,
             valid: false,
+            in_range: false,
         };
         (found, Some(modified(reason)))
     };
@@ -295,6 +296,7 @@ fn read_digest(root: &Path, key: &str, public_keys: &[AuditPublicKey]) -> (Found
         hash,
         signature,
         valid: false,
+        in_range: false,
     };
     let digest: Digest = match serde_json::from_slice(&unzipped.bytes) {
         Ok(d) => d,

@@ -200,14 +200,16 @@ impl Writer {
             match result {
                 Ok(()) => {
                     let now = self.clock.now();
-                    let events: Vec<Arc<str>> =
-                        appends.iter().map(|(e, _)| e.json.clone()).collect();
+                    // Queued for the index before any caller is answered, so a lookup flushed
+                    // after `record` returns sees the event.
+                    self.send_index(IndexMsg::Events(
+                        appends.iter().map(|(e, _)| e.json.clone()).collect(),
+                    ));
                     for (event, reply) in appends {
                         self.push_pending(event, now);
                         // A caller that gave up waiting still has its event recorded.
                         let _ = reply.send(Ok(()));
                     }
-                    self.send_index(IndexMsg::Events(events));
                 }
                 Err(err) => {
                     tracing::error!(error = %err, "audit journal append failed: {err}");

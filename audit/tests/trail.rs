@@ -442,6 +442,27 @@ async fn kill_9_loses_no_acknowledged_event() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_trail_folder_has_one_writer_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let trail = open(dir.path(), &clock).await;
+    let second =
+        Trail::open_with_clock(TrailConfig::new(dir.path(), ACCOUNT, REGION), clock.clone()).await;
+    assert!(
+        matches!(second, Err(ampd_audit::AuditError::Locked(_))),
+        "{second:?}"
+    );
+    trail.close().await.unwrap();
+    assert!(matches!(
+        trail
+            .record(workspace_event("CreateWorkspace", "ws-1", T0))
+            .await,
+        Err(ampd_audit::AuditError::Closed)
+    ));
+    open(dir.path(), &clock).await.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn data_events_are_recorded_only_when_enabled() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(T0);
@@ -531,6 +552,11 @@ async fn an_untouched_trail_validates_clean() {
     assert_eq!((report.digests_checked, report.digests_valid), (4, 4));
     assert_eq!((report.log_files_checked, report.log_files_valid), (8, 8));
     assert!(report.not_yet_digested.is_empty());
+    // Only the digest whose period ends in the range, and its two log files, are checked.
+    let second_end = T0 + Duration::hours(2) - Duration::seconds(30);
+    let narrow = trail.validate(second_end, second_end).await.unwrap();
+    assert!(narrow.is_valid(), "{narrow}");
+    assert_eq!((narrow.digests_checked, narrow.log_files_checked), (1, 2));
     // The first digest starts the chain; every later one names its predecessor.
     let digests = digest_files(&trail);
     let first: Value =
@@ -642,7 +668,7 @@ async fn validation_detects_a_modified_digest() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn validation_needs_the_trails_public_key() {
-    let (_dir, trail, _clock) = history().await;
+    let (dir, trail, _clock) = history().await;
     let report = ampd_audit::validate(
         &trail.logs_root(),
         &[],
@@ -655,7 +681,18 @@ async fn validation_needs_the_trails_public_key() {
         p,
         Problem::UnknownPublicKey { .. } | Problem::InsertedLogFile { .. }
     )));
+    // Offline, with the public key read from the trail folder, the trail is valid.
+    let offline_keys = ampd_audit::trail_public_keys(dir.path()).unwrap();
+    let report = ampd_audit::validate(
+        &trail.logs_root(),
+        &offline_keys,
+        T0 - Duration::days(1),
+        T0 + Duration::days(1),
+    )
+    .unwrap();
+    assert!(report.is_valid(), "{report}");
     let keys = trail.public_keys();
+    assert_eq!(keys, offline_keys);
     assert!(keys[0].pem().starts_with("-----BEGIN PUBLIC KEY-----"));
     let listed = trail.list_public_keys(&Default::default()).unwrap();
     assert_eq!(listed.public_key_list[0].fingerprint, keys[0].fingerprint());
