@@ -28,19 +28,10 @@ pub(crate) enum Entry {
 impl Entry {
     /// Appends the framed entry to `buf`.
     pub(crate) fn encode_into(&self, buf: &mut Vec<u8>) {
-        let (kind, body) = match self {
-            Self::Event(json) => (KIND_EVENT, json.as_slice()),
-            Self::Rolling(key) => (KIND_ROLLING, key.as_bytes()),
-        };
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&[kind]);
-        hasher.update(body);
-        // Records are capped far below 4 GiB by the API layer's body limits.
-        let len = u32::try_from(body.len() + 1).unwrap_or(u32::MAX);
-        buf.extend_from_slice(&len.to_le_bytes());
-        buf.extend_from_slice(&hasher.finalize().to_le_bytes());
-        buf.push(kind);
-        buf.extend_from_slice(body);
+        match self {
+            Self::Event(json) => encode_event(json, buf),
+            Self::Rolling(key) => encode_frame(KIND_ROLLING, key.as_bytes(), buf),
+        }
     }
 
     fn decode(payload: &[u8]) -> Option<Self> {
@@ -51,6 +42,23 @@ impl Entry {
             _ => None,
         }
     }
+}
+
+/// Appends the frame of an event entry holding `json` to `buf`.
+pub(crate) fn encode_event(json: &[u8], buf: &mut Vec<u8>) {
+    encode_frame(KIND_EVENT, json, buf);
+}
+
+fn encode_frame(kind: u8, body: &[u8], buf: &mut Vec<u8>) {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&[kind]);
+    hasher.update(body);
+    // Records are capped far below 4 GiB by the API layer's body limits.
+    let len = u32::try_from(body.len() + 1).unwrap_or(u32::MAX);
+    buf.extend_from_slice(&len.to_le_bytes());
+    buf.extend_from_slice(&hasher.finalize().to_le_bytes());
+    buf.push(kind);
+    buf.extend_from_slice(body);
 }
 
 /// The open journal file.

@@ -22,7 +22,7 @@ use crate::lookup::{
 };
 use crate::redact::redact_in_place;
 use crate::validate::{ValidationReport, validate};
-use crate::writer::{Command, Delivery, Pending, RollPolicy, Writer};
+use crate::writer::{Command, Control, Delivery, Pending, RollPolicy, Writer};
 
 /// Journal file inside the trail folder.
 pub const JOURNAL_FILE: &str = "journal.jnl";
@@ -234,7 +234,7 @@ impl Trail {
     /// Delivers every pending event to a log file now; returns its key, if anything was pending.
     pub async fn roll(&self) -> AuditResult<Option<String>> {
         let (reply, done) = oneshot::channel();
-        self.send(Command::Roll { reply })?;
+        self.send(Command::Control(Control::Roll(reply)))?;
         done.await.map_err(|_| AuditError::Closed)?
     }
 
@@ -242,7 +242,7 @@ impl Trail {
     /// next periodic check.
     pub async fn tick(&self) -> AuditResult<()> {
         let (reply, done) = oneshot::channel();
-        self.send(Command::Tick { reply })?;
+        self.send(Command::Control(Control::Tick(reply)))?;
         done.await.map_err(|_| AuditError::Closed)?
     }
 
@@ -349,7 +349,7 @@ fn build_writer(
     // The journal first: its lock keeps a second process away from every other file.
     let journal = Journal::open(&dir.join(JOURNAL_FILE))?;
     let now = clock.now();
-    let keys = Arc::new(AuditKeyPair::load_or_generate(dir, now)?);
+    let keys = AuditKeyPair::load_or_generate(dir, now)?;
     let root = dir.join(LOGS_DIR);
     let chain = DigestChain::open(
         DigestNaming {

@@ -19,7 +19,7 @@ use crate::clock::Clock;
 use crate::digest::{DigestChain, HASH_ALGORITHM, LogFileEntry};
 use crate::error::{AuditError, AuditResult};
 use crate::index::IndexMsg;
-use crate::journal::{Entry, Journal};
+use crate::journal::{Entry, Journal, encode_event};
 use crate::keys::{AuditKeyPair, AuditPublicKey};
 use crate::layout::{gunzip, gzip, log_key, object_path, random_suffix, sha256_hex, write_atomic};
 use crate::timefmt::iso_seconds;
@@ -63,14 +63,16 @@ pub(crate) enum Command {
         event: Pending,
         reply: oneshot::Sender<AuditResult<()>>,
     },
+    /// Run a delivery step now.
+    Control(Control),
+}
+
+/// Delivery steps a caller can ask for instead of waiting for the deadlines.
+pub(crate) enum Control {
     /// Deliver pending events to a log file now; answers with its key.
-    Roll {
-        reply: oneshot::Sender<AuditResult<Option<String>>>,
-    },
+    Roll(oneshot::Sender<AuditResult<Option<String>>>),
     /// Apply the roll and digest deadlines against the clock now.
-    Tick {
-        reply: oneshot::Sender<AuditResult<()>>,
-    },
+    Tick(oneshot::Sender<AuditResult<()>>),
 }
 
 /// Limits that trigger delivery of a log file.
@@ -96,7 +98,7 @@ pub(crate) struct Writer {
     clock: Arc<dyn Clock>,
     journal: Journal,
     chain: DigestChain,
-    keys: Arc<AuditKeyPair>,
+    keys: AuditKeyPair,
     index: mpsc::UnboundedSender<IndexMsg>,
     rng: SystemRandom,
     pending: Vec<Pending>,
@@ -113,7 +115,7 @@ impl Writer {
         clock: Arc<dyn Clock>,
         (journal, entries): (Journal, Vec<Entry>),
         chain: DigestChain,
-        keys: Arc<AuditKeyPair>,
+        keys: AuditKeyPair,
         index: mpsc::UnboundedSender<IndexMsg>,
     ) -> AuditResult<Self> {
         let mut writer = Self {
@@ -145,18 +147,14 @@ impl Writer {
         writer.send_index(IndexMsg::Events(
             batch.iter().map(|p| p.json.clone()).collect(),
         ));
-        if rolled_any {
-            // Rewrite the journal with only the undelivered events.
-            writer.journal.reset()?;
-            let mut framed = Vec::new();
-            for p in &batch {
-                Entry::Event(p.json.as_bytes().to_vec()).encode_into(&mut framed);
-            }
-            writer.journal.append(&framed)?;
-        }
         let now = writer.clock.now();
         for p in batch {
             writer.push_pending(p, now);
+        }
+        // Events after the last Rolling frame are delivered now as well, so the journal can be
+        // emptied without a moment in which an undelivered event exists nowhere on disk.
+        if rolled_any && writer.roll()?.is_none() {
+            writer.journal.reset()?;
         }
         Ok(writer)
     }
@@ -192,7 +190,7 @@ impl Writer {
         for cmd in commands {
             match cmd {
                 Command::Append { event, reply } => appends.push((event, reply)),
-                other => controls.push(other),
+                Command::Control(control) => controls.push(control),
             }
         }
         if !appends.is_empty() {
@@ -226,13 +224,12 @@ impl Writer {
         };
         for control in controls {
             match control {
-                Command::Roll { reply } => {
+                Control::Roll(reply) => {
                     let _ = reply.send(self.roll_now());
                 }
-                Command::Tick { reply } => {
+                Control::Tick(reply) => {
                     let _ = reply.send(self.maintain());
                 }
-                Command::Append { .. } => {}
             }
         }
         if let Err(err) = maintained {
@@ -252,7 +249,7 @@ impl Writer {
         self.checked()?;
         let mut framed = Vec::new();
         for e in events {
-            Entry::Event(e.json.as_bytes().to_vec()).encode_into(&mut framed);
+            encode_event(e.json.as_bytes(), &mut framed);
         }
         self.journal
             .append(&framed)

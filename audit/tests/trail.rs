@@ -345,22 +345,41 @@ async fn an_interrupted_delivery_is_finished_exactly_once() {
     let key = format!(
         "AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/2025/01/02/{ACCOUNT}_CloudTrail_{REGION}_20250102T0300Z_CrashedDelivery0.json.gz"
     );
-    let mut payload = vec![2u8];
-    payload.extend_from_slice(key.as_bytes());
-    let mut frame = (payload.len() as u32).to_le_bytes().to_vec();
-    frame.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    frame.extend_from_slice(&payload);
+    let frame = |kind: u8, body: &[u8]| {
+        let mut payload = vec![kind];
+        payload.extend_from_slice(body);
+        let mut frame = (payload.len() as u32).to_le_bytes().to_vec();
+        frame.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        frame.extend_from_slice(&payload);
+        frame
+    };
+    // Followed by one more event, which no delivery covers yet.
+    let after = workspace_event("DeleteWorkspace", "ws-0", T0);
+    let mut tail = frame(2, key.as_bytes());
+    tail.extend(frame(1, &serde_json::to_vec(&after).unwrap()));
     let journal = dir.path().join(JOURNAL_FILE);
     fs::OpenOptions::new()
         .append(true)
         .open(&journal)
         .unwrap()
-        .write_all(&frame)
+        .write_all(&tail)
         .unwrap();
 
     let trail = open(dir.path(), &clock).await;
-    assert_eq!(log_files(&trail), vec![key.clone()]);
-    assert_eq!(records_in(&trail).len(), 2);
+    let files = log_files(&trail);
+    assert_eq!(files.len(), 2);
+    assert!(files.contains(&key));
+    let (crashed, _) = read_gz(&trail.logs_root().join(&key));
+    let crashed: Value = serde_json::from_slice(&crashed).unwrap();
+    assert_eq!(crashed["Records"].as_array().unwrap().len(), 2);
+    let records = records_in(&trail);
+    assert_eq!(records.len(), 3, "every event delivered once");
+    assert!(
+        records
+            .iter()
+            .any(|r| r["eventID"] == after.event_id.as_str())
+    );
+    assert_eq!(fs::metadata(&journal).unwrap().len(), 0);
     assert_eq!(trail.roll().await.unwrap(), None, "nothing left pending");
     clock.advance(Duration::hours(1));
     trail.tick().await.unwrap();
@@ -369,7 +388,7 @@ async fn an_interrupted_delivery_is_finished_exactly_once() {
         .await
         .unwrap();
     assert!(report.is_valid(), "{report}");
-    assert_eq!((report.log_files_checked, report.log_files_valid), (1, 1));
+    assert_eq!((report.log_files_checked, report.log_files_valid), (2, 2));
     trail.close().await.unwrap();
 }
 
