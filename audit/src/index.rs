@@ -97,11 +97,14 @@ impl Index {
             Err(err) => {
                 tracing::warn!(error = %err, "rebuilding unusable audit index {}", path.display());
                 for suffix in ["", "-wal", "-shm"] {
-                    let p = PathBuf::from(format!("{}{suffix}", path.display()));
-                    if p.try_exists().map_err(AuditError::io(&p))? {
-                        tokio::fs::remove_file(&p)
-                            .await
-                            .map_err(AuditError::io(&p))?;
+                    let mut file = path.as_os_str().to_owned();
+                    file.push(suffix);
+                    let file = PathBuf::from(file);
+                    match tokio::fs::remove_file(&file).await {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            return Err(AuditError::io(&file)(e));
+                        }
+                        _ => {}
                     }
                 }
                 Self::connect(&path).await

@@ -202,13 +202,19 @@ impl Trail {
 
     /// Records `event`, returning once it is durable (journal appended and fsynced, shared with
     /// concurrent callers). Secrets are redacted again here, whatever built the record.
-    pub async fn record(&self, event: EventRecord) -> AuditResult<Recorded> {
+    pub async fn record(&self, mut event: EventRecord) -> AuditResult<Recorded> {
         if event.event_category == EventCategory::Data && !self.data_events_enabled() {
             return Ok(Recorded::Filtered);
         }
-        let mut value = serde_json::to_value(&event)?;
-        redact_in_place(&mut value);
-        let json: Arc<str> = serde_json::to_string(&value)?.into();
+        // The free-form members are the only ones that can carry a secret; the typed members
+        // have fixed names and are serialized in CloudTrail's order.
+        let free_form = [
+            &mut event.request_parameters,
+            &mut event.response_elements,
+            &mut event.additional_event_data,
+        ];
+        free_form.into_iter().flatten().for_each(redact_in_place);
+        let json: Arc<str> = serde_json::to_string(&event)?.into();
         let (reply, done) = oneshot::channel();
         self.send(Command::Append {
             event: Pending {

@@ -571,6 +571,12 @@ async fn an_untouched_trail_validates_clean() {
     assert_eq!((report.digests_checked, report.digests_valid), (4, 4));
     assert_eq!((report.log_files_checked, report.log_files_valid), (8, 8));
     assert!(report.not_yet_digested.is_empty());
+    let (first_log, _) = read_gz(&trail.logs_root().join(&log_files(&trail)[0]));
+    let text = String::from_utf8(first_log).unwrap();
+    assert!(
+        text.starts_with(r#"{"Records":[{"eventVersion":"1.11","userIdentity":{"type":"IAMUser""#),
+        "{text}"
+    );
     // Only the digest whose period ends in the range, and its two log files, are checked.
     let second_end = T0 + Duration::hours(2) - Duration::seconds(30);
     let narrow = trail.validate(second_end, second_end).await.unwrap();
@@ -941,8 +947,9 @@ async fn lookup_rejects_invalid_requests_with_cloudtrail_codes() {
     trail.close().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_missing_index_is_rebuilt_from_log_files_and_journal() {
+/// Closes a trail with events in log files and in the journal, damages its index (deleted or
+/// overwritten with garbage), reopens it and expects every event back in lookups.
+async fn index_is_rebuilt_after(damage: fn(&Path)) {
     let (dir, trail, recorded) = lookup_fixture().await;
     trail.roll().await.unwrap().unwrap();
     let late = workspace_event("DeleteWorkspace", "ws-0", T0 + Duration::seconds(90));
@@ -951,7 +958,7 @@ async fn a_missing_index_is_rebuilt_from_log_files_and_journal() {
     for entry in fs::read_dir(dir.path()).unwrap() {
         let path = entry.unwrap().path();
         if path.to_string_lossy().contains("lookup-index") {
-            fs::remove_file(path).unwrap();
+            damage(&path);
         }
     }
     let clock = ManualClock::new(T0 + Duration::minutes(3));
@@ -962,4 +969,21 @@ async fn a_missing_index_is_rebuilt_from_log_files_and_journal() {
     expected.reverse();
     assert_eq!(ids(&trail, LookupEventsRequest::default()).await, expected);
     trail.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_index_is_rebuilt_from_log_files_and_journal() {
+    index_is_rebuilt_after(|path| fs::remove_file(path).unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_corrupt_index_is_rebuilt_from_log_files_and_journal() {
+    index_is_rebuilt_after(|path| {
+        if path.to_string_lossy().ends_with(".sqlite") {
+            fs::write(path, b"this is not a database file, not even a little bit").unwrap();
+        } else {
+            fs::remove_file(path).unwrap();
+        }
+    })
+    .await;
 }
