@@ -21,7 +21,8 @@ const MAX_RESULTS: u32 = 50;
 /// Longest `AttributeValue` the model allows.
 const MAX_ATTRIBUTE_VALUE: usize = 2000;
 
-/// `LookupEvents` request.
+/// `LookupEvents` request
+/// (<https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html>).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LookupEventsRequest {
@@ -56,7 +57,8 @@ pub struct LookupAttribute {
     pub attribute_value: String,
 }
 
-/// `LookupEvents` response.
+/// `LookupEvents` response
+/// (<https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html#API_LookupEvents_ResponseSyntax>).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LookupEventsResponse {
@@ -67,7 +69,8 @@ pub struct LookupEventsResponse {
     pub next_token: Option<String>,
 }
 
-/// One `Event` of a `LookupEvents` response.
+/// One `Event` of a `LookupEvents` response
+/// (<https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_Event.html>).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LookupEvent {

@@ -482,6 +482,35 @@ async fn a_trail_folder_has_one_writer_at_a_time() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_signing_key_is_created_private_and_must_stay_so() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let trail = open(dir.path(), &clock).await;
+    let key_file = dir.path().join("audit-signing-key.p8");
+    let mode = fs::metadata(&key_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let fingerprint = trail.public_keys()[0].fingerprint().to_owned();
+    trail.close().await.unwrap();
+
+    let reopened = open(dir.path(), &clock).await;
+    assert_eq!(
+        reopened.public_keys()[0].fingerprint(),
+        fingerprint,
+        "key reused, not regenerated"
+    );
+    reopened.close().await.unwrap();
+
+    fs::set_permissions(&key_file, fs::Permissions::from_mode(0o644)).unwrap();
+    let refused =
+        Trail::open_with_clock(TrailConfig::new(dir.path(), ACCOUNT, REGION), clock.clone()).await;
+    assert!(
+        matches!(refused, Err(ampd_audit::AuditError::Key(_))),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn data_events_are_recorded_only_when_enabled() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(T0);
