@@ -1,0 +1,1 @@
+//! Rule groups evaluation (recording and alerting rules) and the per-workspace Alertmanager.
