@@ -10,7 +10,7 @@
 
 mod kernels;
 mod storage;
-
+mod test_script;
 mod value;
 
 pub use kernels::{
@@ -24,6 +24,12 @@ pub use kernels::{
 };
 pub use storage::{
     MatchOp, Matcher, MemoryStorage, Queryable, SampleIter, SelectedSeries, StorageError,
+};
+pub use test_script::{
+    AnnotationCheck, Command, EPSILON, EvalCommand, EvalFailure, EvalKind, Evaluator, LoadCommand,
+    QueryError, QueryOutput, RunOptions, ScriptError, ScriptReport, SequenceValue, SeriesLine,
+    TestScript, TextMatch, histograms_match, parse_duration, parse_series_line, parse_values,
+    run_files,
 };
 pub use value::annotations::{Annotation, AnnotationKind, Annotations, PositionRange, go_float};
 pub use value::histogram::{
