@@ -499,7 +499,10 @@ pub fn parse_histogram(s: &str) -> Result<(FloatHistogram, bool), ScriptError> {
             break;
         }
         let key_start = sc.pos;
-        while sc.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+        while sc
+            .peek()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
             sc.bump();
         }
         let key = &s[key_start..sc.pos];
