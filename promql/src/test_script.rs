@@ -545,4 +545,32 @@ eval instant at 1m up
         println!("total: {total} evals");
         assert_eq!(total, 2214);
     }
+
+    /// Runs the corpus evals whose expression is a bare metric name, which exercises loading,
+    /// the notation of expected results and the comparison against upstream's own answers.
+    #[test]
+    fn corpus_bare_selectors_pass() {
+        let bare = Regex::new(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$").unwrap();
+        let (mut passed, mut failures) = (0, Vec::new());
+        for path in corpus_files() {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let script = TestScript::parse(name.clone(), &std::fs::read_to_string(&path).unwrap()).unwrap();
+            let mut options = RunOptions::default();
+            for c in script.commands() {
+                // `Inf` and `NaN` look like names but are number literals.
+                if let Command::Eval(e) = c
+                    && (!bare.is_match(&e.expr)
+                        || ["inf", "nan"].contains(&e.expr.to_ascii_lowercase().as_str()))
+                {
+                    options.skip_evals.insert((name.clone(), e.line));
+                }
+            }
+            let report = script.run(&SelectorOnly, &options);
+            passed += report.passed;
+            failures.extend(report.failures.into_iter().map(|f| format!("{name}:{}: {}", f.line, f.message)));
+        }
+        println!("bare-selector evals passed: {passed}");
+        assert!(failures.is_empty(), "{failures:#?}");
+        assert!(passed >= 20, "only {passed} bare-selector evals");
+    }
 }
