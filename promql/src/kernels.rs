@@ -10,7 +10,7 @@ mod regression;
 mod round;
 mod sum;
 
-pub use classic::{ClassicBucket, ClassicQuantile, bucket_quantile};
+pub use classic::{ClassicBucket, ClassicQuantile, bucket_fraction, bucket_quantile};
 pub use over_time::{
     StdvarAccumulator, avg_over_time, changes, count_over_time, first_over_time, last_over_time,
     mad_over_time, max_over_time, min_over_time, quantile, quantile_over_time, resets,

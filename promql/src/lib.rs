@@ -15,7 +15,7 @@ mod value;
 
 pub use kernels::{
     ClassicBucket, ClassicQuantile, KernelError, RangeWindow, StdvarAccumulator, almost_equal,
-    avg_over_time, bucket_quantile, changes, clamp, count_over_time, deriv,
+    avg_over_time, bucket_fraction, bucket_quantile, changes, clamp, count_over_time, deriv,
     double_exponential_smoothing, extrapolated_rate, first_over_time, instant_value, kahan_sum,
     kahan_sum_inc, last_over_time, linear_regression, mad_over_time, max_over_time, min_over_time,
     predict_linear, quantile, quantile_over_time, resets, round_to_nearest, sgn, stddev_over_time,

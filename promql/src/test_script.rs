@@ -4,6 +4,8 @@
 //! [`Evaluator`] for each `eval`, and compares the answers with the expectations.
 
 mod compare;
+#[cfg(test)]
+mod corpus_check;
 mod load;
 mod notation;
 mod parse;
@@ -554,7 +556,8 @@ eval instant at 1m up
         let (mut passed, mut failures) = (0, Vec::new());
         for path in corpus_files() {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let script = TestScript::parse(name.clone(), &std::fs::read_to_string(&path).unwrap()).unwrap();
+            let script =
+                TestScript::parse(name.clone(), &std::fs::read_to_string(&path).unwrap()).unwrap();
             let mut options = RunOptions::default();
             for c in script.commands() {
                 // `Inf` and `NaN` look like names but are number literals.
@@ -567,7 +570,12 @@ eval instant at 1m up
             }
             let report = script.run(&SelectorOnly, &options);
             passed += report.passed;
-            failures.extend(report.failures.into_iter().map(|f| format!("{name}:{}: {}", f.line, f.message)));
+            failures.extend(
+                report
+                    .failures
+                    .into_iter()
+                    .map(|f| format!("{name}:{}: {}", f.line, f.message)),
+            );
         }
         println!("bare-selector evals passed: {passed}");
         assert!(failures.is_empty(), "{failures:#?}");

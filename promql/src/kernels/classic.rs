@@ -1,6 +1,8 @@
 //! `histogram_quantile` over classic histograms (series of cumulative `le` buckets).
 
 use super::sum::almost_equal;
+use crate::value::annotations::PositionRange;
+use crate::value::histogram::{CUSTOM_BUCKETS_SCHEMA, FloatHistogram, Span, histogram_fraction};
 
 /// One cumulative bucket of a classic histogram.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,6 +92,52 @@ pub fn bucket_quantile(q: f64, buckets: &[ClassicBucket]) -> ClassicQuantile {
     result(start + (end - start) * (rank / count))
 }
 
+/// Estimates the fraction of observations between `lower` and `upper` from cumulative buckets.
+///
+/// The buckets are read as a native histogram with custom bounds, so interpolation is exactly
+/// that of [`histogram_fraction`]; without a `+Inf` bucket the result is NaN.
+pub fn bucket_fraction(lower: f64, upper: f64, buckets: &[ClassicBucket]) -> f64 {
+    let mut sorted = buckets.to_vec();
+    sorted.sort_by(|a, b| a.upper_bound.total_cmp(&b.upper_bound));
+    let mut merged: Vec<ClassicBucket> = Vec::with_capacity(sorted.len());
+    for b in sorted {
+        match merged.last_mut() {
+            Some(last) if last.upper_bound == b.upper_bound => last.count += b.count,
+            _ => merged.push(b),
+        }
+    }
+    if merged.last().is_none_or(|b| b.upper_bound != f64::INFINITY) {
+        return f64::NAN;
+    }
+    ensure_monotonic(&mut merged);
+    let counts: Vec<f64> = merged
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if i == 0 {
+                b.count
+            } else {
+                b.count - merged[i - 1].count
+            }
+        })
+        .collect();
+    let h = FloatHistogram {
+        schema: CUSTOM_BUCKETS_SCHEMA,
+        count: merged.last().map_or(0.0, |b| b.count),
+        custom_values: merged[..merged.len() - 1]
+            .iter()
+            .map(|b| b.upper_bound)
+            .collect(),
+        positive_spans: vec![Span {
+            offset: 0,
+            length: counts.len() as u32,
+        }],
+        positive_buckets: counts,
+        ..Default::default()
+    };
+    histogram_fraction(lower, upper, &h, "", PositionRange::default()).0
+}
+
 /// Raises decreasing counts to the previous count; returns `(forced, precision_fixed)`.
 fn ensure_monotonic(buckets: &mut [ClassicBucket]) -> (bool, bool) {
     let (mut forced, mut fixed) = (false, false);
@@ -149,6 +197,15 @@ mod tests {
         assert!(bucket_quantile(0.5, &empty).value.is_nan());
         let negative = bs(&[(-1.0, 5.0), (f64::INFINITY, 10.0)]);
         assert_eq!(bucket_quantile(0.1, &negative).value, -1.0);
+    }
+
+    #[test]
+    fn fraction_of_classic_buckets() {
+        let b = bs(&[(-3.0, 10.0), (-2.0, 12.0), (f64::INFINITY, 100.0)]);
+        assert!((bucket_fraction(-4.0, -2.0, &b) - 0.02).abs() < 1e-12);
+        let pos = bs(&[(1.0, 10.0), (2.0, 20.0), (f64::INFINITY, 20.0)]);
+        assert!((bucket_fraction(0.0, 1.5, &pos) - 0.75).abs() < 1e-12);
+        assert!(bucket_fraction(0.0, 1.0, &pos[..2]).is_nan());
     }
 
     #[test]

@@ -214,6 +214,10 @@ pub fn mad_over_time(points: &[FPoint]) -> Option<f64> {
     if points.is_empty() {
         return None;
     }
+    // A NaN sample makes the result NaN instead of being sorted out of the way.
+    if points.iter().any(|p| p.f.is_nan()) {
+        return Some(f64::NAN);
+    }
     let mut values: Vec<f64> = points.iter().map(|p| p.f).collect();
     let median = quantile(0.5, &mut values);
     let mut deviations: Vec<f64> = values.iter().map(|v| (v - median).abs()).collect();
@@ -246,7 +250,7 @@ pub fn changes(floats: &[FPoint], histograms: &[HPoint]) -> Option<f64> {
         .windows(2)
         .filter(|w| match (&w[0], &w[1]) {
             (Either::Float(a), Either::Float(b)) => a != b && !(a.is_nan() && b.is_nan()),
-            (Either::Histogram(a), Either::Histogram(b)) => a != b,
+            (Either::Histogram(a), Either::Histogram(b)) => !a.equals(b),
             _ => true,
         })
         .count();
@@ -336,6 +340,11 @@ mod tests {
         assert_eq!(quantile(1.0, &mut with_nan), 2.0);
         // Median 3, deviations 2 1 0 1 6 -> median 1.
         assert_eq!(mad_over_time(&pts(&[1.0, 2.0, 3.0, 4.0, 9.0])), Some(1.0));
+        assert!(
+            mad_over_time(&pts(&[1.0, 2.0, f64::NAN, 4.0]))
+                .unwrap()
+                .is_nan()
+        );
         assert_eq!(quantile_over_time(0.5, &pts(&[1.0, 3.0])), Some(2.0));
     }
 

@@ -4,10 +4,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::{Matcher, Queryable, SelectedSeries, StorageError};
+use crate::value::histogram::CounterResetHint;
 use crate::value::labels::Labels;
 use crate::value::{Point, PointValue};
 
 /// Series kept in memory, each a time-ordered list of samples.
+///
+/// Histogram samples come back with the counter-reset hints a TSDB's chunk encoding reports:
+/// a counter histogram right after another counter histogram is marked as a reset or as no
+/// reset; the first one of a run keeps the hint it was written with.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStorage {
     series: BTreeMap<Labels, Arc<Vec<Point>>>,
@@ -60,6 +65,28 @@ impl MemoryStorage {
     }
 }
 
+/// Returns `p` with the counter-reset hint a TSDB would report after `prev`.
+fn with_stored_hint(prev: Option<&Point>, p: &Point) -> Point {
+    let mut p = p.clone();
+    if let (
+        Some(Point {
+            value: PointValue::Histogram(prev),
+            ..
+        }),
+        PointValue::Histogram(h),
+    ) = (prev, &mut p.value)
+        && prev.counter_reset_hint != CounterResetHint::Gauge
+        && h.counter_reset_hint != CounterResetHint::Gauge
+    {
+        h.counter_reset_hint = if h.detect_reset(prev) {
+            CounterResetHint::CounterReset
+        } else {
+            CounterResetHint::NotCounterReset
+        };
+    }
+    p
+}
+
 impl Queryable for MemoryStorage {
     fn select(
         &self,
@@ -73,7 +100,10 @@ impl Queryable for MemoryStorage {
                 let points = Arc::clone(points);
                 SelectedSeries {
                     labels: labels.clone(),
-                    samples: Box::new((from..to).map(move |i| Ok(points[i].clone()))),
+                    samples: Box::new((from..to).map(move |i| {
+                        let prev = i.checked_sub(1).and_then(|j| points.get(j));
+                        Ok(with_stored_hint(prev, &points[i]))
+                    })),
                 }
             })
             .collect())
@@ -153,6 +183,55 @@ mod tests {
         let got = s.select(15, 25, &[name]).unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(values(got.into_iter().next().unwrap()), [(20, -1.0)]);
+    }
+
+    #[test]
+    fn histogram_hints_follow_chunk_semantics() {
+        use crate::value::histogram::FloatHistogram;
+        let h = |count: f64, hint| {
+            PointValue::Histogram(FloatHistogram {
+                count,
+                counter_reset_hint: hint,
+                ..Default::default()
+            })
+        };
+        let mut s = MemoryStorage::new();
+        let l = Labels::from_pairs([("__name__", "h")]);
+        let u = CounterResetHint::Unknown;
+        for (t, v) in [
+            (0, h(1.0, u)),
+            (1, h(2.0, u)),
+            (2, h(1.0, u)),
+            (3, h(1.0, CounterResetHint::Gauge)),
+            (4, h(5.0, u)),
+        ] {
+            s.append(l.clone(), t, v);
+        }
+        let got: Vec<CounterResetHint> = s
+            .select(0, 10, &[])
+            .unwrap()
+            .remove(0)
+            .samples
+            .map(|p| match p.unwrap().value {
+                PointValue::Histogram(h) => h.counter_reset_hint,
+                PointValue::Float(_) => panic!("histogram expected"),
+            })
+            .collect();
+        use CounterResetHint::*;
+        assert_eq!(
+            got,
+            [Unknown, NotCounterReset, CounterReset, Gauge, Unknown]
+        );
+        // The hint depends on the sample before the range, too.
+        let first = s
+            .select(1, 1, &[])
+            .unwrap()
+            .remove(0)
+            .samples
+            .next()
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.value, h(2.0, NotCounterReset));
     }
 
     #[test]

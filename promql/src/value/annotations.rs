@@ -348,6 +348,14 @@ impl Annotations {
     }
 }
 
+impl Extend<Annotation> for Annotations {
+    fn extend<T: IntoIterator<Item = Annotation>>(&mut self, iter: T) {
+        for a in iter {
+            self.add(a);
+        }
+    }
+}
+
 /// Formats a float like Go's `%g` verb (shortest form), as Prometheus messages do.
 pub fn go_float(v: f64) -> String {
     if v.is_nan() {

@@ -360,6 +360,32 @@ impl FloatHistogram {
         (self.negative_spans, self.negative_buckets) = collapse(&neg);
     }
 
+    /// Tells whether two histograms hold the same data: the same bucket layout (empty buckets
+    /// included, however the spans split it) and bit-identical values. The counter-reset hint
+    /// is metadata and does not take part.
+    pub fn equals(&self, other: &Self) -> bool {
+        let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
+        let same_pairs = |a: Vec<(i32, f64)>, b: Vec<(i32, f64)>| {
+            a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x.0 == y.0 && same(x.1, y.1))
+        };
+        self.schema == other.schema
+            && same(self.count, other.count)
+            && same(self.sum, other.sum)
+            && (self.uses_custom_buckets()
+                || (same(self.zero_threshold, other.zero_threshold)
+                    && same(self.zero_count, other.zero_count)))
+            && (!self.uses_custom_buckets()
+                || custom_bounds_match(&self.custom_values, &other.custom_values))
+            && same_pairs(
+                expand(&self.positive_spans, &self.positive_buckets),
+                expand(&other.positive_spans, &other.positive_buckets),
+            )
+            && same_pairs(
+                expand(&self.negative_spans, &self.negative_buckets),
+                expand(&other.negative_spans, &other.negative_buckets),
+            )
+    }
+
     /// Removes empty buckets at span edges and runs of more than `max_empty` empty buckets,
     /// and merges spans that are at most `max_empty` buckets apart.
     pub fn compact(&self, max_empty: u32) -> Self {
@@ -410,7 +436,24 @@ impl FloatHistogram {
         }
         if self.uses_custom_buckets() {
             if !custom_bounds_match(&self.custom_values, &previous.custom_values) {
-                return true;
+                // Different bounds are compared on the bounds both have, as addition does.
+                let common: Vec<f64> = self
+                    .custom_values
+                    .iter()
+                    .copied()
+                    .filter(|v| previous.custom_values.contains(v))
+                    .collect();
+                let curr = rebucket_custom(
+                    &expand(&self.positive_spans, &self.positive_buckets),
+                    &self.custom_values,
+                    &common,
+                );
+                let prev = rebucket_custom(
+                    &expand(&previous.positive_spans, &previous.positive_buckets),
+                    &previous.custom_values,
+                    &common,
+                );
+                return decreased(&curr, &prev);
             }
         } else {
             if self.schema > previous.schema || self.zero_threshold < previous.zero_threshold {
@@ -445,15 +488,20 @@ impl FloatHistogram {
                 .into_iter()
                 .filter(keep)
                 .collect();
-            prev.iter().any(|&(i, pc)| {
-                let cc = curr
-                    .iter()
-                    .find(|&&(ci, _)| ci == i)
-                    .map_or(0.0, |&(_, c)| c);
-                cc < pc
-            })
+            decreased(&curr, &prev)
         })
     }
+}
+
+/// Tells whether any bucket of `prev` holds more than the same bucket of `curr`.
+fn decreased(curr: &[(i32, f64)], prev: &[(i32, f64)]) -> bool {
+    prev.iter().any(|&(i, pc)| {
+        let cc = curr
+            .iter()
+            .find(|&&(ci, _)| ci == i)
+            .map_or(0.0, |&(_, c)| c);
+        cc < pc
+    })
 }
 
 /// Tells whether two custom bound lists are identical.
@@ -873,6 +921,29 @@ mod tests {
     }
 
     #[test]
+    fn equality_ignores_hint_and_span_splits() {
+        let a = h(0, 3.0, 3.0, 0, &[1.0, 2.0]);
+        let mut b = a.clone();
+        b.counter_reset_hint = CounterResetHint::NotCounterReset;
+        b.positive_spans = vec![
+            Span {
+                offset: 0,
+                length: 1,
+            },
+            Span {
+                offset: 0,
+                length: 1,
+            },
+        ];
+        assert!(a.equals(&b));
+        let with_empty = h(0, 3.0, 3.0, 0, &[1.0, 2.0, 0.0]);
+        assert!(!a.equals(&with_empty));
+        let mut nan = a.clone();
+        nan.sum = f64::NAN;
+        assert!(nan.equals(&nan.clone()));
+    }
+
+    #[test]
     fn detects_resets() {
         let prev = h(0, 5.0, 5.0, 0, &[2.0, 3.0]);
         let grown = h(0, 6.0, 6.0, 0, &[2.0, 4.0]);
@@ -889,6 +960,15 @@ mod tests {
             .add(&h(-1, 1.0, 1.0, 1, &[1.0]))
             .unwrap();
         assert!(!coarser.histogram.detect_reset(&prev));
+        // Custom bounds that change are compared on the common bounds.
+        let mut a = h(CUSTOM_BUCKETS_SCHEMA, 1.0, 1.0, 0, &[1.0]);
+        a.custom_values = vec![5.0];
+        let mut b = h(CUSTOM_BUCKETS_SCHEMA, 1.0, 1.0, 0, &[1.0]);
+        b.custom_values = vec![5.0, 10.0];
+        assert!(!b.detect_reset(&a));
+        let mut c = h(CUSTOM_BUCKETS_SCHEMA, 1.0, 1.0, 1, &[1.0]);
+        c.custom_values = vec![5.0, 10.0];
+        assert!(c.detect_reset(&a));
         let mut hinted = grown.clone();
         hinted.counter_reset_hint = CounterResetHint::CounterReset;
         assert!(hinted.detect_reset(&prev));

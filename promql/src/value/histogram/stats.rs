@@ -134,6 +134,14 @@ pub fn histogram_fraction(
             }
         }
         let interpolate = |v: f64| -> f64 {
+            // No interpolation across an infinitely wide bucket: its observations count as
+            // sitting at the finite bound.
+            if b.lower == f64::NEG_INFINITY {
+                return rank + b.count;
+            }
+            if b.upper == f64::INFINITY {
+                return rank;
+            }
             if linear {
                 return rank + b.count * (v - b.lower) / (b.upper - b.lower);
             }
@@ -168,8 +176,10 @@ pub fn histogram_fraction(
         rank += b.count;
     }
     // Bounds beyond the last bucket sit at the bucket total, which excludes NaN observations.
-    let lower_rank = lower_rank.unwrap_or(rank).min(h.count);
-    let upper_rank = upper_rank.unwrap_or(rank).min(h.count);
+    // `if r > count` rather than `min`, so that a NaN rank stays NaN.
+    let clamp = |r: f64| if r > h.count { h.count } else { r };
+    let lower_rank = clamp(lower_rank.unwrap_or(rank));
+    let upper_rank = clamp(upper_rank.unwrap_or(rank));
     ((upper_rank - lower_rank) / h.count, note)
 }
 
@@ -282,6 +292,12 @@ mod tests {
         let plain = h(0, 4.0, 6.0, 1, &[4.0]);
         assert!((histogram_fraction(0.0, 2f64.sqrt(), &plain, "m", P).0 - 0.5).abs() < 1e-12);
         assert_eq!(histogram_fraction(3.0, 2.0, &plain, "m", P).0, 0.0);
+        // Custom buckets (-Inf,-3] (-3,-2] (-2,+Inf] holding 10, 2 and 88: nothing of the
+        // infinitely wide first bucket lies above -4.
+        let mut nhcb = h(CUSTOM_BUCKETS_SCHEMA, 100.0, 0.0, 0, &[10.0, 2.0, 88.0]);
+        nhcb.custom_values = vec![-3.0, -2.0];
+        assert!((histogram_fraction(-4.0, -2.0, &nhcb, "m", P).0 - 0.02).abs() < 1e-12);
+        assert!((histogram_fraction(-2.0, 100.0, &nhcb, "m", P).0 - 0.0).abs() < 1e-12);
     }
 
     #[test]
