@@ -14,12 +14,12 @@ mod test_script;
 mod value;
 
 pub use kernels::{
-    ClassicBucket, ClassicQuantile, KernelError, RangeWindow, StdvarAccumulator, almost_equal,
-    avg_over_time, bucket_fraction, bucket_quantile, changes, clamp, count_over_time, deriv,
-    double_exponential_smoothing, extrapolated_rate, first_over_time, instant_value, kahan_sum,
-    kahan_sum_inc, last_over_time, linear_regression, mad_over_time, max_over_time, min_over_time,
-    predict_linear, quantile, quantile_over_time, resets, round_to_nearest, sgn, stddev_over_time,
-    stdvar_over_time, sum_over_time, ts_of_first_over_time, ts_of_last_over_time,
+    ClassicBucket, ClassicQuantile, KernelError, MeanAccumulator, RangeWindow, StdvarAccumulator,
+    almost_equal, avg_over_time, bucket_fraction, bucket_quantile, changes, clamp, count_over_time,
+    deriv, double_exponential_smoothing, extrapolated_rate, first_over_time, instant_value,
+    kahan_sum, kahan_sum_inc, last_over_time, linear_regression, mad_over_time, max_over_time,
+    min_over_time, predict_linear, quantile, quantile_over_time, resets, round_to_nearest, sgn,
+    stddev_over_time, stdvar_over_time, sum_over_time, ts_of_first_over_time, ts_of_last_over_time,
     ts_of_max_over_time, ts_of_min_over_time,
 };
 pub use storage::{

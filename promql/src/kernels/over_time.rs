@@ -14,37 +14,57 @@ pub fn sum_over_time(points: &[FPoint]) -> f64 {
     sum + c
 }
 
-/// Returns the mean of the values, or NaN for none.
+/// Accumulates a mean the way `avg` and `avg_over_time` do.
 ///
 /// It sums with compensation while the sum stays finite and switches to an incremental mean
-/// when the sum would overflow, so large finite inputs still give a finite mean.
-pub fn avg_over_time(points: &[FPoint]) -> f64 {
-    let Some(first) = points.first() else {
-        return f64::NAN;
-    };
-    let (mut sum, mut c, mut mean) = (first.f, 0.0, 0.0);
-    let mut incremental = false;
-    let mut count = 1.0;
-    for (i, p) in points.iter().enumerate().skip(1) {
-        count = (i + 1) as f64;
-        if !incremental {
-            let (new_sum, new_c) = kahan_sum_inc(p.f, sum, c);
-            if !new_sum.is_infinite() {
-                (sum, c) = (new_sum, new_c);
-                continue;
-            }
-            incremental = true;
-            mean = sum / (count - 1.0);
-            c /= count - 1.0;
+/// once the sum would overflow, so large finite inputs still give a finite mean.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MeanAccumulator {
+    count: f64,
+    sum: f64,
+    mean: f64,
+    c: f64,
+    incremental: bool,
+}
+
+impl MeanAccumulator {
+    /// Adds one value.
+    pub fn push(&mut self, v: f64) {
+        self.count += 1.0;
+        if self.count == 1.0 {
+            // The first value starts the sum as is, even if infinite.
+            self.sum = v;
+            return;
         }
-        let q = (count - 1.0) / count;
-        (mean, c) = kahan_sum_inc(p.f / count, q * mean, q * c);
+        if !self.incremental {
+            let (sum, c) = kahan_sum_inc(v, self.sum, self.c);
+            if !sum.is_infinite() {
+                (self.sum, self.c) = (sum, c);
+                return;
+            }
+            self.incremental = true;
+            self.mean = self.sum / (self.count - 1.0);
+            self.c /= self.count - 1.0;
+        }
+        let q = (self.count - 1.0) / self.count;
+        (self.mean, self.c) = kahan_sum_inc(v / self.count, q * self.mean, q * self.c);
     }
-    if incremental {
-        mean + c
-    } else {
-        sum / count + c / count
+
+    /// Returns the mean, NaN for no values.
+    pub fn mean(&self) -> f64 {
+        if self.incremental {
+            self.mean + self.c
+        } else {
+            self.sum / self.count + self.c / self.count
+        }
     }
+}
+
+/// Returns the mean of the values, or NaN for none.
+pub fn avg_over_time(points: &[FPoint]) -> f64 {
+    let mut acc = MeanAccumulator::default();
+    points.iter().for_each(|p| acc.push(p.f));
+    acc.mean()
 }
 
 /// Returns the smallest value; NaN only if all values are NaN.
