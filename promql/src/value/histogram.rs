@@ -705,6 +705,8 @@ fn merge(a: &[(i32, f64)], b: &[(i32, f64)], sign: f64) -> Vec<(i32, f64)> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     pub(super) fn h(
@@ -724,6 +726,95 @@ mod tests {
             }],
             positive_buckets: buckets.to_vec(),
             ..Default::default()
+        }
+    }
+
+    fn arb_hist(with_negative: bool) -> impl Strategy<Value = FloatHistogram> {
+        let neg_len = if with_negative { 0..5usize } else { 0..1usize };
+        (
+            0i32..=3,
+            -4i32..4,
+            prop::collection::vec(0u8..50, 0..8),
+            -4i32..4,
+            prop::collection::vec(0u8..50, neg_len),
+        )
+            .prop_map(move |(schema, offset, pos, n_offset, neg)| {
+                let pos: Vec<f64> = pos.into_iter().map(f64::from).collect();
+                let neg: Vec<f64> = if with_negative {
+                    neg.into_iter().map(f64::from).collect()
+                } else {
+                    vec![]
+                };
+                let count = pos.iter().chain(&neg).sum();
+                let (positive_spans, positive_buckets) = collapse(
+                    &pos.iter()
+                        .enumerate()
+                        .map(|(i, c)| (offset + i as i32, *c))
+                        .collect::<Vec<_>>(),
+                );
+                let (negative_spans, negative_buckets) = collapse(
+                    &neg.iter()
+                        .enumerate()
+                        .map(|(i, c)| (n_offset + i as i32, *c))
+                        .collect::<Vec<_>>(),
+                );
+                FloatHistogram {
+                    schema,
+                    count,
+                    sum: count * 1.5,
+                    positive_spans,
+                    positive_buckets,
+                    negative_spans,
+                    negative_buckets,
+                    ..Default::default()
+                }
+            })
+    }
+
+    fn nonzero(h: &FloatHistogram) -> (Vec<(i32, f64)>, Vec<(i32, f64)>) {
+        let c = h.compact(0);
+        (
+            expand(&c.positive_spans, &c.positive_buckets),
+            expand(&c.negative_spans, &c.negative_buckets),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn add_then_sub_restores(a in arb_hist(true), b in arb_hist(true)) {
+            let back = a.add(&b).unwrap().histogram.sub(&b).unwrap().histogram;
+            let expected = a.reduce_resolution(a.schema.min(b.schema));
+            prop_assert_eq!(back.schema, expected.schema);
+            prop_assert_eq!(back.count, expected.count);
+            prop_assert_eq!(nonzero(&back), nonzero(&expected));
+        }
+
+        #[test]
+        fn reduction_keeps_totals(a in arb_hist(true), target in -4i32..=3) {
+            let r = a.reduce_resolution(target);
+            let total = |h: &FloatHistogram| -> f64 {
+                h.positive_buckets.iter().chain(&h.negative_buckets).sum()
+            };
+            prop_assert_eq!(total(&r), total(&a));
+            prop_assert_eq!(r.schema, a.schema.min(target));
+            // Every merged bucket lies within the bounds of the bucket it went to.
+            for (i, _) in expand(&a.positive_spans, &a.positive_buckets) {
+                let j = ((i - 1) >> (a.schema - r.schema)) + 1;
+                prop_assert!(bucket_bound(i, a.schema, &[]) <= bucket_bound(j, r.schema, &[]));
+                prop_assert!(bucket_bound(i - 1, a.schema, &[]) >= bucket_bound(j - 1, r.schema, &[]));
+            }
+        }
+
+        #[test]
+        fn quantile_is_monotonic_and_inverts_fraction(a in arb_hist(false), q1 in 0.0f64..1.0, q2 in 0.0f64..1.0) {
+            prop_assume!(a.count > 0.0);
+            let pos = crate::value::annotations::PositionRange::default();
+            let (lo, hi) = if q1 <= q2 { (q1, q2) } else { (q2, q1) };
+            let vlo = histogram_quantile(lo, &a, "m", pos).0;
+            let vhi = histogram_quantile(hi, &a, "m", pos).0;
+            prop_assert!(vlo <= vhi, "q {lo} -> {vlo}, q {hi} -> {vhi}");
+            let f = histogram_fraction(f64::NEG_INFINITY, vhi, &a, "m", pos).0;
+            prop_assert!((f - hi).abs() < 1e-9, "fraction up to quantile({hi}) = {vhi} is {f}");
         }
     }
 
