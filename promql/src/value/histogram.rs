@@ -771,7 +771,10 @@ mod tests {
             })
     }
 
-    fn nonzero(h: &FloatHistogram) -> (Vec<(i32, f64)>, Vec<(i32, f64)>) {
+    /// Non-empty positive and negative buckets as `(index, count)` pairs.
+    type Sides = (Vec<(i32, f64)>, Vec<(i32, f64)>);
+
+    fn nonzero(h: &FloatHistogram) -> Sides {
         let c = h.compact(0);
         (
             expand(&c.positive_spans, &c.positive_buckets),
