@@ -27,9 +27,9 @@ pub use storage::{
 };
 pub use test_script::{
     AnnotationCheck, Command, EPSILON, EvalCommand, EvalFailure, EvalKind, Evaluator, LoadCommand,
-    QueryError, QueryOutput, RunOptions, ScriptError, ScriptReport, SequenceValue, SeriesLine,
-    TestScript, TextMatch, histograms_match, parse_duration, parse_series_line, parse_values,
-    run_files,
+    PinAt, QueryError, QueryOutput, RunOptions, ScriptError, ScriptReport, SequenceValue,
+    SeriesLine, TestScript, TextMatch, histograms_match, parse_duration, parse_series_line,
+    parse_values, run_files,
 };
 pub use value::annotations::{Annotation, AnnotationKind, Annotations, PositionRange, go_float};
 pub use value::histogram::{

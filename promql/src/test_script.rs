@@ -12,7 +12,7 @@ mod parse;
 
 use std::collections::BTreeSet;
 use std::io::{self, Write};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use regex::Regex;
 
@@ -67,8 +67,13 @@ pub trait Evaluator {
     ) -> Result<QueryOutput, QueryError>;
 }
 
+/// Rewrites an expression so that every selector and subquery without `@` gets `@ <time>`
+/// (time in ms); `None` when the expression cannot be rewritten. The engine supplies it, since
+/// only a PromQL parser and printer can do this.
+pub type PinAt = Arc<dyn Fn(&str, i64) -> Option<String> + Send + Sync>;
+
 /// Knobs of a run.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RunOptions {
     /// File names (e.g. `extended_vectors.test`) to skip entirely.
     pub skip_files: BTreeSet<String>,
@@ -77,6 +82,21 @@ pub struct RunOptions {
     /// Re-run successful instant queries as a range query around the same time and compare
     /// the middle step with the same expectations, as upstream does.
     pub range_consistency: bool,
+    /// When set, successful instant queries are also pinned with `@ <eval time>` and run at
+    /// other times (-10T, 0, T/5, T, 10T; or -1s, 0, 1s for T = 0), which must not change the
+    /// result, as upstream checks.
+    pub pin_at: Option<PinAt>,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("skip_files", &self.skip_files)
+            .field("skip_evals", &self.skip_evals)
+            .field("range_consistency", &self.range_consistency)
+            .field("pin_at", &self.pin_at.is_some())
+            .finish()
+    }
 }
 
 impl Default for RunOptions {
@@ -85,6 +105,7 @@ impl Default for RunOptions {
             skip_files: BTreeSet::new(),
             skip_evals: BTreeSet::new(),
             range_consistency: true,
+            pin_at: None,
         }
     }
 }
@@ -234,14 +255,56 @@ fn run_eval(
         EvalKind::Instant { .. } => cmd.range_vector,
     };
     compare::compare_value(cmd, &output.value, grid)?;
-    if let EvalKind::Instant { at } = cmd.kind
-        && options.range_consistency
-        && wants_range_check(cmd, &output.value)
-    {
-        check_range_mode(cmd, storage, evaluator, at, &output.value)
+    let EvalKind::Instant { at } = cmd.kind else {
+        return Ok(());
+    };
+    let range_check = options.range_consistency && wants_range_check(cmd, &output.value);
+    if range_check {
+        check_range_mode(cmd, &cmd.expr, storage, evaluator, at, &output.value)
             .map_err(|e| format!("range mode: {e}"))?;
     }
+    let Some(pin) = options
+        .pin_at
+        .as_ref()
+        .filter(|_| !is_time_dependent(&cmd.expr))
+    else {
+        return Ok(());
+    };
+    let Some(pinned) = pin(&cmd.expr, at) else {
+        return Ok(());
+    };
+    let times = if at == 0 {
+        vec![-1000, 0, 1000]
+    } else {
+        vec![-10 * at, 0, at / 5, at, 10 * at]
+    };
+    for t in times {
+        let out = evaluator
+            .instant(storage, &pinned, t)
+            .map_err(|e| format!("{pinned} at {t}: error evaluating query: {e}"))?;
+        compare::compare_value(cmd, &out.value, grid)
+            .map_err(|e| format!("{pinned} at {t}: {e}"))?;
+        if range_check {
+            check_range_mode(cmd, &pinned, storage, evaluator, t, &out.value)
+                .map_err(|e| format!("{pinned} at {t}: range mode: {e}"))?;
+        }
+    }
     Ok(())
+}
+
+/// Tells whether the expression's result depends on the evaluation time itself, which makes
+/// pinning it with `@` meaningless.
+fn is_time_dependent(expr: &str) -> bool {
+    static FUNCS: OnceLock<Option<Regex>> = OnceLock::new();
+    FUNCS
+        .get_or_init(|| {
+            Regex::new(
+                r"\b(time|timestamp|predict_linear|days_in_month|day_of_month|day_of_week|day_of_year|hour|minute|month|year|start|end|range|step)\s*\(",
+            )
+            .ok()
+        })
+        .as_ref()
+        .is_some_and(|re| re.is_match(expr))
 }
 
 /// Tells whether the instant-vs-range consistency check applies.
@@ -261,6 +324,7 @@ fn wants_range_check(cmd: &EvalCommand, value: &Value) -> bool {
 /// Evaluates the query from `at - 1m` to `at + 1m` and compares the step at `at`.
 fn check_range_mode(
     cmd: &EvalCommand,
+    expr: &str,
     storage: &MemoryStorage,
     evaluator: &dyn Evaluator,
     at: i64,
@@ -268,7 +332,7 @@ fn check_range_mode(
 ) -> Result<(), String> {
     const MINUTE: i64 = 60_000;
     let output = evaluator
-        .range(storage, &cmd.expr, at - MINUTE, at + MINUTE, MINUTE)
+        .range(storage, expr, at - MINUTE, at + MINUTE, MINUTE)
         .map_err(|e| format!("error evaluating query: {e}"))?;
     let Value::Matrix(matrix) = output.value else {
         return Err(format!(
@@ -359,6 +423,11 @@ mod tests {
 
     impl SelectorOnly {
         fn select(storage: &dyn Queryable, expr: &str, t: i64) -> Result<Vec<Sample>, QueryError> {
+            // `name@<ms>` is how the test's pinning closure writes `name @ <time>`.
+            let (expr, t) = match expr.split_once('@') {
+                Some((name, ms)) => (name, ms.parse::<i64>()?),
+                None => (expr, t),
+            };
             let valid = Regex::new(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")?;
             if !valid.is_match(expr) {
                 return Err(format!("unsupported expression {expr:?}").into());
@@ -481,6 +550,32 @@ eval instant at 1m up
         let mut skip = RunOptions::default();
         skip.skip_evals.insert(("handwritten.test".into(), 34));
         assert_eq!(script.run(&SelectorOnly, &skip).skipped, 1);
+    }
+
+    #[test]
+    fn pinned_queries_must_not_depend_on_the_evaluation_time() {
+        let script = TestScript::parse("pin.test", SCRIPT).unwrap();
+        let mut options = RunOptions::default();
+        options.pin_at = Some(Arc::new(|expr: &str, at: i64| Some(format!("{expr}@{at}"))));
+        let report = script.run(&SelectorOnly, &options);
+        assert_eq!(
+            (report.passed, report.failed),
+            (7, 3),
+            "{:#?}",
+            report.failures
+        );
+        // A pinning that moves the time is caught.
+        options.pin_at = Some(Arc::new(|expr: &str, at: i64| {
+            Some(format!("{expr}@{}", at + 60_000))
+        }));
+        let report = script.run(&SelectorOnly, &options);
+        assert!(
+            report
+                .failures
+                .iter()
+                .any(|f| f.line == 7 && f.message.contains("up@120000"))
+        );
+        assert!(is_time_dependent("time() - x") && !is_time_dependent("sometimes(x)"));
     }
 
     #[test]
