@@ -555,8 +555,10 @@ eval instant at 1m up
     #[test]
     fn pinned_queries_must_not_depend_on_the_evaluation_time() {
         let script = TestScript::parse("pin.test", SCRIPT).unwrap();
-        let mut options = RunOptions::default();
-        options.pin_at = Some(Arc::new(|expr: &str, at: i64| Some(format!("{expr}@{at}"))));
+        let mut options = RunOptions {
+            pin_at: Some(Arc::new(|expr: &str, at: i64| Some(format!("{expr}@{at}")))),
+            ..Default::default()
+        };
         let report = script.run(&SelectorOnly, &options);
         assert_eq!(
             (report.passed, report.failed),
