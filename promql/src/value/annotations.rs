@@ -120,6 +120,22 @@ impl Annotation {
         )
     }
 
+    /// Warns that an aggregation met floats and histograms in one group.
+    pub fn mixed_floats_histograms_aggregation(pos: PositionRange) -> Self {
+        Self::warn(
+            "encountered a mix of histograms and floats for aggregation".to_owned(),
+            pos,
+        )
+    }
+
+    /// Warns that a binary operator met histograms whose bucket layouts cannot be combined.
+    pub fn incompatible_bucket_layout_in_bin_op(operator: &str, pos: PositionRange) -> Self {
+        Self::warn(
+            format!("incompatible bucket layout encountered for binary operator {operator}"),
+            pos,
+        )
+    }
+
     /// Warns that a histogram function saw classic and native histograms for one metric.
     pub fn mixed_classic_native_histograms(metric: &str, pos: PositionRange) -> Self {
         Self::warn(
