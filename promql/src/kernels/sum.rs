@@ -22,7 +22,7 @@ pub fn kahan_sum(values: impl IntoIterator<Item = f64>) -> f64 {
     for v in values {
         (sum, c) = kahan_sum_inc(v, sum, c);
     }
-    if sum.is_infinite() { sum } else { sum + c }
+    sum + c
 }
 
 /// Smallest positive normal f64, the scale for comparisons against zero.

@@ -342,7 +342,7 @@ fn split_items(s: &str) -> Result<Vec<&str>, ScriptError> {
         }
         let start = i;
         while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
-            if s[i..].starts_with("{{") {
+            if bytes[i..].starts_with(b"{{") {
                 let close = s[i..]
                     .find("}}")
                     .ok_or_else(|| err("unterminated {{ histogram"))?;
@@ -580,6 +580,8 @@ pub fn parse_histogram(s: &str) -> Result<(FloatHistogram, bool), ScriptError> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
     use crate::value::is_stale_nan;
 
@@ -643,6 +645,7 @@ mod tests {
         // Hexadecimal is not a series value: `0x10` repeats 0 eleven times.
         assert_eq!(floats("0x10"), vec![Some(0.0); 11]);
         assert!(parse_values("abc").is_err());
+        assert!(parse_values("1 é{{").is_err());
     }
 
     #[test]
@@ -738,6 +741,27 @@ mod tests {
         assert_eq!((h.count, h.positive_buckets.clone()), (8.0, vec![8.0]));
         // Base schema above the increment's cannot be combined.
         assert!(parse_values("{{schema:1 count:1}}+{{schema:0 count:1}}x1").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(
+            s in prop_oneof!["\\PC{0,40}", "[{}\\[\\]a-z0-9_:+x =\"'`,.é\\\\-]{0,40}"]
+        ) {
+            let _ = parse_series_line(&s);
+            let _ = parse_values(&s);
+            let _ = parse_histogram(&s);
+            let _ = parse_scalar(&s);
+        }
+
+        #[test]
+        fn sequences_expand_arithmetically(a in -1000i32..1000, b in -100i32..100, n in 0u32..20) {
+            let text = format!("{a}{b:+}x{n}");
+            let got = floats(&text);
+            let want: Vec<Option<f64>> =
+                (0..=n).map(|k| Some(f64::from(a) + f64::from(b) * f64::from(k))).collect();
+            prop_assert_eq!(got, want);
+        }
     }
 
     #[test]
