@@ -33,9 +33,10 @@ pub use test_script::{
 };
 pub use value::annotations::{Annotation, AnnotationKind, Annotations, PositionRange, go_float};
 pub use value::histogram::{
-    Bucket, CUSTOM_BUCKETS_SCHEMA, Combined, CounterResetHint, FloatHistogram, HistogramError,
-    MAX_EXPONENTIAL_SCHEMA, MIN_EXPONENTIAL_SCHEMA, Span, bucket_bound, custom_bounds_match,
-    histogram_fraction, histogram_quantile, histogram_stddev, histogram_stdvar,
+    AccumulationNotes, Bucket, CUSTOM_BUCKETS_SCHEMA, Combined, CounterResetHint, FloatHistogram,
+    HistogramError, HistogramMean, HistogramSum, MAX_EXPONENTIAL_SCHEMA, MIN_EXPONENTIAL_SCHEMA,
+    Span, bucket_bound, custom_bounds_match, histogram_fraction, histogram_quantile,
+    histogram_stddev, histogram_stdvar,
 };
 pub use value::labels::{BUCKET_LABEL, Label, Labels, METRIC_NAME, quote};
 pub use value::{

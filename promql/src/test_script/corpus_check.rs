@@ -13,7 +13,8 @@ use crate::kernels::{self as k, ClassicBucket, RangeWindow};
 use crate::storage::{MatchOp, Matcher, Queryable};
 use crate::value::annotations::{Annotation, Annotations, PositionRange};
 use crate::value::histogram::{
-    FloatHistogram, histogram_fraction, histogram_quantile, histogram_stddev, histogram_stdvar,
+    FloatHistogram, HistogramMean, HistogramSum, histogram_fraction, histogram_quantile,
+    histogram_stddev, histogram_stdvar,
 };
 use crate::value::labels::{BUCKET_LABEL, Labels};
 use crate::value::{FPoint, HPoint, PointValue, Sample, Series, Value};
@@ -550,21 +551,19 @@ fn hist_sum(
     pos: PositionRange,
     annos: &mut Annotations,
 ) -> Result<Option<PointValue>, QueryError> {
-    let Some(first) = hists.first() else {
-        return Ok(None);
+    let (mut sum, mut mean) = (HistogramSum::default(), HistogramMean::default());
+    for p in hists {
+        if avg { mean.push(&p.h) } else { sum.push(&p.h) }.map_err(|_| unsupported())?;
+    }
+    let (result, notes) = if avg {
+        (mean.result(), mean.notes())
+    } else {
+        (sum.result(), sum.notes())
     };
-    let mut acc: FloatHistogram = first.h.clone();
-    for p in &hists[1..] {
-        let r = acc.add(&p.h).map_err(|_| unsupported())?;
-        if r.custom_buckets_reconciled {
-            annos.add(Annotation::mismatched_custom_buckets("aggregation", pos));
-        }
-        acc = r.histogram;
+    if notes.custom_buckets_reconciled {
+        annos.add(Annotation::mismatched_custom_buckets("aggregation", pos));
     }
-    if avg {
-        acc = acc.div(hists.len() as f64);
-    }
-    Ok(Some(PointValue::Histogram(acc.compact(0))))
+    Ok(result.map(PointValue::Histogram))
 }
 
 fn classic_and_native_quantile(

@@ -4,10 +4,12 @@
 //! the expanded `(index, count)` list, which is simpler to get right than merging spans in place
 //! and costs little at query time.
 
+mod kahan;
 mod stats;
 
 use std::sync::OnceLock;
 
+pub use kahan::{AccumulationNotes, HistogramMean, HistogramSum};
 pub use stats::{histogram_fraction, histogram_quantile, histogram_stddev, histogram_stdvar};
 
 /// The schema number of native histograms with custom bucket bounds.
