@@ -7,6 +7,34 @@
 //! - the [`Queryable`] storage contract the engine reads through, with [`MemoryStorage`];
 //! - a runner for the Prometheus test-script format ([`TestScript`]) that drives any
 //!   [`Evaluator`].
+//!
+//! ```
+//! use ampd_promql::{MatchOp, Matcher, MemoryStorage, PointValue, Queryable, RangeWindow};
+//! use ampd_promql::{FPoint, Labels, PositionRange, extrapolated_rate};
+//!
+//! let mut storage = MemoryStorage::new();
+//! let labels = Labels::from_pairs([("__name__", "requests_total"), ("job", "api")]);
+//! for (i, v) in [0.0, 60.0, 120.0].into_iter().enumerate() {
+//!     storage.append(labels.clone(), i as i64 * 60_000, PointValue::Float(v));
+//! }
+//! let name = Matcher::new(MatchOp::Equal, "__name__", "requests_total").unwrap();
+//! // rate(requests_total[2m]) at t=2m: samples in (0, 2m].
+//! let series = storage.select(1, 120_000, &[name]).unwrap().remove(0);
+//! let floats: Vec<FPoint> = series
+//!     .samples
+//!     .filter_map(|p| {
+//!         let p = p.ok()?;
+//!         match p.value {
+//!             PointValue::Float(f) => Some(FPoint { t: p.t, f }),
+//!             PointValue::Histogram(_) => None,
+//!         }
+//!     })
+//!     .collect();
+//! let window = RangeWindow { start: 0, end: 120_000 };
+//! let (rate, _) =
+//!     extrapolated_rate(&floats, &[], window, true, true, "requests_total", PositionRange::default());
+//! assert_eq!(rate, Some(PointValue::Float(1.0)));
+//! ```
 
 mod kernels;
 mod storage;
