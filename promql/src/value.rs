@@ -5,9 +5,8 @@ pub(crate) mod annotations;
 pub(crate) mod histogram;
 pub(crate) mod labels;
 
-use labels::Labels;
-
 use histogram::FloatHistogram;
+use labels::Labels;
 
 /// Bit pattern of the NaN that marks a series as stale.
 pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;

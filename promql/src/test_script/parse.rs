@@ -9,6 +9,7 @@ use super::notation::{
     SequenceValue, SeriesLine, parse_duration, parse_scalar, parse_series_labels,
     parse_series_line, parse_values,
 };
+use crate::value::labels::Labels;
 
 /// One command of a script.
 #[derive(Debug, Clone)]
@@ -33,7 +34,7 @@ pub struct LoadCommand {
     /// The series, in order; a later definition of the same labels wins.
     pub series: Vec<SeriesLine>,
     /// Start-timestamp offsets (ms) per slot, for series that have an `@st` line.
-    pub start_offsets: Vec<(crate::value::labels::Labels, Vec<Option<i64>>)>,
+    pub start_offsets: Vec<(Labels, Vec<Option<i64>>)>,
 }
 
 /// When an eval runs.
@@ -198,7 +199,7 @@ fn parse_load(
         series: Vec::new(),
         start_offsets: Vec::new(),
     };
-    let mut pending_st: Option<(usize, crate::value::labels::Labels, Vec<Option<i64>>)> = None;
+    let mut pending_st: Option<(usize, Labels, Vec<Option<i64>>)> = None;
     for &(n, l) in body {
         let first = l.split_whitespace().next().unwrap_or("");
         if let Some(series_part) = first.strip_suffix("@st") {
