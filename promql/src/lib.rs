@@ -51,7 +51,8 @@ pub use kernels::{
     ts_of_max_over_time, ts_of_min_over_time,
 };
 pub use storage::{
-    MatchOp, Matcher, MemoryStorage, Queryable, SampleIter, SelectedSeries, StorageError,
+    MatchOp, Matcher, MemoryStorage, Queryable, SampleIter, SelectedSeries, SeriesData,
+    StorageError, check_queryable,
 };
 pub use test_script::{
     AnnotationCheck, Command, EPSILON, EvalCommand, EvalFailure, EvalKind, Evaluator, LoadCommand,

@@ -2,9 +2,11 @@
 //!
 //! The engine knows nothing about the project's tsdb: a backend adapts it to [`Queryable`].
 
+mod conformance;
 mod matcher;
 mod memory;
 
+pub use conformance::{SeriesData, check_queryable};
 pub use matcher::{MatchOp, Matcher};
 pub use memory::MemoryStorage;
 
