@@ -1,0 +1,110 @@
+//! The KMS operations this service answers, named once.
+
+/// Declares the operation enum and its name table together so they cannot drift.
+macro_rules! operations {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// A KMS operation offered on `X-Amz-Target: TrentService.<name>`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Operation {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl Operation {
+            /// Every operation, in declaration order.
+            pub const ALL: &'static [Operation] = &[$(Operation::$name,)*];
+
+            /// Returns the operation name, also the CloudTrail `eventName`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Operation::$name => stringify!($name),)*
+                }
+            }
+        }
+    };
+}
+
+operations!(
+    /// Creates a symmetric KMS key.
+    CreateKey,
+    /// Returns a key's metadata.
+    DescribeKey,
+    /// Lists the account's keys.
+    ListKeys,
+    /// Creates an alias.
+    CreateAlias,
+    /// Deletes an alias.
+    DeleteAlias,
+    /// Lists aliases.
+    ListAliases,
+    /// Points an alias at another key.
+    UpdateAlias,
+    /// Encrypts up to 4 KiB.
+    Encrypt,
+    /// Decrypts a ciphertext blob.
+    Decrypt,
+    /// Decrypts and encrypts again under another key or context.
+    ReEncrypt,
+    /// Returns a data key in plaintext and encrypted.
+    GenerateDataKey,
+    /// Returns a data key encrypted only.
+    GenerateDataKeyWithoutPlaintext,
+    /// Enables a key.
+    EnableKey,
+    /// Disables a key.
+    DisableKey,
+    /// Turns on automatic rotation.
+    EnableKeyRotation,
+    /// Turns off automatic rotation.
+    DisableKeyRotation,
+    /// Returns the rotation settings.
+    GetKeyRotationStatus,
+    /// Rotates the key material now.
+    RotateKeyOnDemand,
+    /// Schedules deletion after a waiting period.
+    ScheduleKeyDeletion,
+    /// Cancels a scheduled deletion.
+    CancelKeyDeletion,
+    /// Adds or overwrites tags.
+    TagResource,
+    /// Removes tags.
+    UntagResource,
+    /// Lists tags.
+    ListResourceTags,
+    /// Returns the key policy.
+    GetKeyPolicy,
+    /// Replaces the key policy.
+    PutKeyPolicy,
+);
+
+/// The `X-Amz-Target` prefix of KMS.
+pub const TARGET_PREFIX: &str = "TrentService.";
+
+impl Operation {
+    /// Parses an `X-Amz-Target` header value such as `TrentService.Encrypt`.
+    pub fn from_target(target: &str) -> Option<Self> {
+        let name = target.strip_prefix(TARGET_PREFIX)?;
+        Self::ALL.iter().copied().find(|op| op.name() == name)
+    }
+
+    /// Returns the IAM action authorizing the operation, e.g. `kms:Encrypt`.
+    pub fn iam_action(self) -> String {
+        format!("kms:{}", self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_round_trip() {
+        for op in Operation::ALL {
+            let target = format!("TrentService.{}", op.name());
+            assert_eq!(Operation::from_target(&target), Some(*op));
+        }
+        assert_eq!(Operation::ALL.len(), 25);
+        assert_eq!(Operation::from_target("TrentService.CreateGrant"), None);
+        assert_eq!(Operation::from_target("Encrypt"), None);
+        assert_eq!(Operation::Encrypt.iam_action(), "kms:Encrypt");
+    }
+}
