@@ -66,7 +66,8 @@ pub struct Page<T> {
 /// Storage of key records and aliases, implemented by the metadata store backends.
 ///
 /// Writes of keys are conditional on the revision so that several ampd nodes sharing one
-/// database never lose an update; every implementation must pass [`testsuite`].
+/// database never lose an update; every implementation must pass the conformance suite
+/// (`key_repository_conformance!`, feature `testsuite`).
 #[async_trait]
 pub trait KeyRepository: fmt::Debug + Send + Sync + 'static {
     /// Returns the key with this id, in any account.

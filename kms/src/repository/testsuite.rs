@@ -25,27 +25,27 @@ macro_rules! key_repository_conformance {
         #[tokio::test]
         async fn conformance_put_get_and_revisions() {
             let (_guard, repo) = $make.await;
-            $crate::repository::testsuite::put_get_and_revisions(&repo).await;
+            $crate::testsuite::put_get_and_revisions(&repo).await;
         }
         #[tokio::test]
         async fn conformance_list_keys_pages_per_account() {
             let (_guard, repo) = $make.await;
-            $crate::repository::testsuite::list_keys_pages_per_account(&repo).await;
+            $crate::testsuite::list_keys_pages_per_account(&repo).await;
         }
         #[tokio::test]
         async fn conformance_due_keys() {
             let (_guard, repo) = $make.await;
-            $crate::repository::testsuite::due_keys(&repo).await;
+            $crate::testsuite::due_keys(&repo).await;
         }
         #[tokio::test]
         async fn conformance_aliases() {
             let (_guard, repo) = $make.await;
-            $crate::repository::testsuite::aliases(&repo).await;
+            $crate::testsuite::aliases(&repo).await;
         }
         #[tokio::test]
         async fn conformance_delete_key_removes_its_aliases() {
             let (_guard, repo) = $make.await;
-            $crate::repository::testsuite::delete_key_removes_its_aliases(&repo).await;
+            $crate::testsuite::delete_key_removes_its_aliases(&repo).await;
         }
     };
 }
