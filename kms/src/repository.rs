@@ -81,8 +81,10 @@ pub trait KeyRepository: fmt::Debug + Send + Sync + 'static {
         expected_revision: Option<u64>,
     ) -> Result<(), RepositoryError>;
 
-    /// Removes a key and every alias pointing to it; removing a missing key is not an error.
-    async fn delete_key(&self, key_id: &str) -> Result<(), RepositoryError>;
+    /// Removes a key and every alias pointing to it, only if the stored revision equals
+    /// `expected_revision` (so a concurrent CancelKeyDeletion wins); a missing key is not an error.
+    async fn delete_key(&self, key_id: &str, expected_revision: u64)
+    -> Result<(), RepositoryError>;
 
     /// Lists an account's keys ordered by key id.
     async fn list_keys(

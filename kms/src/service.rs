@@ -295,7 +295,7 @@ impl KmsService {
             }
             // Another request created it first: drop ours and use theirs.
             Err(RepositoryError::Conflict(_)) => {
-                repo.delete_key(&record.key_id).await?;
+                repo.delete_key(&record.key_id, record.revision).await?;
                 let alias = repo
                     .get_alias(account, WORKSPACE_DEFAULT_ALIAS)
                     .await?
@@ -335,7 +335,12 @@ impl KmsService {
         };
         match record.lifecycle {
             Lifecycle::PendingDeletion { deletion_date, .. } if deletion_date <= now => {
-                self.inner.repo.delete_key(key_id).await?;
+                match self.inner.repo.delete_key(key_id, record.revision).await {
+                    Ok(()) => {}
+                    // Changed since we read it (e.g. deletion cancelled): the next tick decides.
+                    Err(RepositoryError::Conflict(_)) => return Ok(None),
+                    Err(err) => return Err(err.into()),
+                }
                 tracing::info!(
                     key_id,
                     "deleted kms key {key_id} and destroyed its key material"

@@ -197,9 +197,14 @@ impl KeyRepository for FileKeyRepository {
         Ok(())
     }
 
-    async fn delete_key(&self, key_id: &str) -> Result<(), RepositoryError> {
+    async fn delete_key(
+        &self,
+        key_id: &str,
+        expected_revision: u64,
+    ) -> Result<(), RepositoryError> {
         let path = self.key_path(key_id)?;
         let mut state = self.state.lock().await;
+        state.check_delete_key(key_id, expected_revision)?;
         for (account, name) in state.aliases_of(key_id) {
             remove_record(self.alias_path(&account, &name)?).await?;
         }
@@ -314,7 +319,7 @@ mod tests {
                 .unwrap(),
             Some(alias)
         );
-        reopened.delete_key(key.key_id()).await.unwrap();
+        reopened.delete_key(key.key_id(), 1).await.unwrap();
         let again = FileKeyRepository::open(dir.path()).await.unwrap();
         assert_eq!(again.get_key(key.key_id()).await.unwrap(), None);
         assert_eq!(

@@ -52,6 +52,19 @@ impl State {
             .collect()
     }
 
+    pub(super) fn check_delete_key(
+        &self,
+        key_id: &str,
+        expected_revision: u64,
+    ) -> Result<(), RepositoryError> {
+        match self.keys.get(key_id) {
+            Some(key) if key.revision != expected_revision => {
+                Err(RepositoryError::Conflict(format!("key {key_id}")))
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub(super) fn delete_key(&mut self, key_id: &str) {
         for id in self.aliases_of(key_id) {
             self.aliases.remove(&id);
@@ -147,8 +160,14 @@ impl KeyRepository for MemoryKeyRepository {
         Ok(())
     }
 
-    async fn delete_key(&self, key_id: &str) -> Result<(), RepositoryError> {
-        self.state.lock().await.delete_key(key_id);
+    async fn delete_key(
+        &self,
+        key_id: &str,
+        expected_revision: u64,
+    ) -> Result<(), RepositoryError> {
+        let mut state = self.state.lock().await;
+        state.check_delete_key(key_id, expected_revision)?;
+        state.delete_key(key_id);
         Ok(())
     }
 

@@ -257,7 +257,8 @@ pub async fn aliases(repo: &dyn KeyRepository) {
     );
 }
 
-/// Deleting a key removes it and the aliases pointing to it, and nothing else.
+/// Deleting a key is conditional on its revision and removes it and the aliases pointing to
+/// it, and nothing else.
 pub async fn delete_key_removes_its_aliases(repo: &dyn KeyRepository) {
     repo.put_key(&sample_key(ACCOUNT, &id(1)), None)
         .await
@@ -271,7 +272,12 @@ pub async fn delete_key_removes_its_aliases(repo: &dyn KeyRepository) {
     repo.create_alias(&sample_alias(ACCOUNT, "alias/two", &id(2)))
         .await
         .unwrap();
-    repo.delete_key(&id(1)).await.unwrap();
+    assert!(matches!(
+        repo.delete_key(&id(1), 2).await,
+        Err(RepositoryError::Conflict(_))
+    ));
+    assert!(repo.get_key(&id(1)).await.unwrap().is_some());
+    repo.delete_key(&id(1), 1).await.unwrap();
     assert_eq!(repo.get_key(&id(1)).await.unwrap(), None);
     assert_eq!(repo.get_alias(ACCOUNT, "alias/one").await.unwrap(), None);
     assert!(repo.get_key(&id(2)).await.unwrap().is_some());
@@ -281,5 +287,5 @@ pub async fn delete_key_removes_its_aliases(repo: &dyn KeyRepository) {
             .unwrap()
             .is_some()
     );
-    repo.delete_key(&id(1)).await.unwrap();
+    repo.delete_key(&id(1), 1).await.unwrap();
 }
