@@ -60,9 +60,10 @@ impl DataKey {
         let (nonce, body) = rest
             .split_first_chunk::<NONCE_LEN>()
             .ok_or(SealError::Integrity)?;
-        let plaintext = crypto::open(&self.bytes, *nonce, &full_aad(aad), body)
+        let mut plaintext = crypto::open(&self.bytes, *nonce, &full_aad(aad), body)
             .map_err(|_| SealError::Integrity)?;
-        Ok(plaintext.to_vec())
+        // Workspace data is not key material: hand the buffer over instead of copying it.
+        Ok(std::mem::take(&mut *plaintext))
     }
 }
 
