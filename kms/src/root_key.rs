@@ -87,12 +87,9 @@ impl RootKey {
             Err(err) => return Err(io_err(err)),
         }
         let key = Self::generate()?;
-        match create_new(path) {
-            Ok(mut file) => {
-                let encoded = Zeroizing::new(format!("{}\n", STANDARD.encode(*key.bytes)));
-                file.write_all(encoded.as_bytes()).map_err(io_err)?;
-                file.sync_all().map_err(io_err)?;
-                sync_parent(path).map_err(io_err)?;
+        let encoded = Zeroizing::new(format!("{}\n", STANDARD.encode(*key.bytes)));
+        match publish_new(path, encoded.as_bytes()) {
+            Ok(()) => {
                 tracing::info!(path = %path.display(), "created root key file {}", path.display());
                 Ok(key)
             }
@@ -167,16 +164,33 @@ fn open_existing(path: &Path) -> io::Result<File> {
     File::open(path)
 }
 
-fn create_new(path: &Path) -> io::Result<File> {
+/// Writes a complete, fsynced 0600 file next to `path`, then hard-links it into place, which
+/// fails if `path` exists: a crash never leaves a partly written root key behind.
+fn publish_new(path: &Path, contents: &[u8]) -> io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent)?;
     }
-    OpenOptions::new()
+    let suffix = crypto::random::<8>().map_err(io::Error::other)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp-{}", u64::from_be_bytes(suffix)));
+    let tmp = PathBuf::from(tmp);
+    let written = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)
+        .open(&tmp)
+        .and_then(|mut file| {
+            file.write_all(contents)?;
+            file.sync_all()
+        })
+        .and_then(|()| fs::hard_link(&tmp, path));
+    if let Err(err) = fs::remove_file(&tmp) {
+        tracing::warn!(path = %tmp.display(), error = %err,
+            "could not remove temporary root key file {}: {err}", tmp.display());
+    }
+    written?;
+    sync_parent(path)
 }
 
 fn check_permissions(path: &Path, file: &File) -> Result<(), RootKeyError> {
@@ -221,6 +235,30 @@ mod tests {
         assert_eq!(mode, 0o600);
         let second = RootKey::load(Some(&path), None).unwrap();
         assert_eq!(*first.bytes, *second.bytes);
+    }
+
+    #[test]
+    fn creation_leaves_only_the_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        RootKey::load_or_create_file(&dir.path().join("root.key")).unwrap();
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["root.key"]);
+    }
+
+    #[test]
+    fn an_empty_key_file_is_refused_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("root.key");
+        fs::write(&path, b"").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(matches!(
+            RootKey::load_or_create_file(&path),
+            Err(RootKeyError::Malformed)
+        ));
+        assert_eq!(fs::read(&path).unwrap(), b"");
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! crash leaves either the old or the new record. All records are loaded at open and served
 //! from memory; one process owns the folder.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -141,7 +142,13 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut tmp_name = path.as_os_str().to_owned();
     tmp_name.push(TMP_SUFFIX);
     let tmp = PathBuf::from(tmp_name);
-    let mut file = File::create(&tmp)?;
+    // Records hold only wrapped material, but policies and tags are nobody else's business.
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     fs::rename(&tmp, path)?;
@@ -288,6 +295,8 @@ impl KeyRepository for FileKeyRepository {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
     use crate::repository::testsuite;
 
@@ -319,6 +328,12 @@ mod tests {
                 .unwrap(),
             Some(alias)
         );
+        let file = dir
+            .path()
+            .join(KEYS_DIR)
+            .join(format!("{}.json", key.key_id()));
+        let mode = fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
         reopened.delete_key(key.key_id(), 1).await.unwrap();
         let again = FileKeyRepository::open(dir.path()).await.unwrap();
         assert_eq!(again.get_key(key.key_id()).await.unwrap(), None);
