@@ -530,6 +530,58 @@ shape!(
 );
 
 shape!(
+    /// ListKeyRotations input.
+    ListKeyRotationsRequest {
+        /// Key id or key ARN.
+        key_id: String,
+        /// `ROTATIONS_ONLY` (default) or `ALL_KEY_MATERIAL` (also the first material).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        include_key_material: Option<String>,
+        /// Page size, 1..1000.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+        /// `NextMarker` of the previous page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        marker: Option<String>,
+    }
+);
+
+/// An entry of ListKeyRotations ([`RotationsListEntry`](https://docs.aws.amazon.com/kms/latest/APIReference/API_RotationsListEntry.html)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RotationsListEntry {
+    /// The key id.
+    pub key_id: String,
+    /// The material's id.
+    pub key_material_id: String,
+    /// `CURRENT` for the material new encryptions use, otherwise `NON_CURRENT`.
+    pub key_material_state: String,
+    /// When the rotation completed; absent for the first material.
+    #[serde(
+        default,
+        with = "time::serde::timestamp::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub rotation_date: Option<OffsetDateTime>,
+    /// `AUTOMATIC` or `ON_DEMAND`; absent for the first material.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation_type: Option<String>,
+}
+
+shape!(
+    /// ListKeyRotations output.
+    ListKeyRotationsResponse {
+        /// The rotations, oldest first.
+        rotations: Vec<RotationsListEntry>,
+        /// Marker of the next page, when truncated.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_marker: Option<String>,
+        /// Whether more pages follow.
+        truncated: bool,
+    }
+);
+
+shape!(
     /// ScheduleKeyDeletion input.
     ScheduleKeyDeletionRequest {
         /// Key id or key ARN.

@@ -60,6 +60,8 @@ operations!(
     GetKeyRotationStatus,
     /// Rotates the key material now.
     RotateKeyOnDemand,
+    /// Lists the key's material versions.
+    ListKeyRotations,
     /// Schedules deletion after a waiting period.
     ScheduleKeyDeletion,
     /// Cancels a scheduled deletion.
@@ -102,7 +104,7 @@ mod tests {
             let target = format!("TrentService.{}", op.name());
             assert_eq!(Operation::from_target(&target), Some(*op));
         }
-        assert_eq!(Operation::ALL.len(), 25);
+        assert_eq!(Operation::ALL.len(), 26);
         assert_eq!(Operation::from_target("TrentService.CreateGrant"), None);
         assert_eq!(Operation::from_target("Encrypt"), None);
         assert_eq!(Operation::Encrypt.iam_action(), "kms:Encrypt");

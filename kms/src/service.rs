@@ -191,6 +191,9 @@ impl KmsService {
                     .rotate_key_on_demand(account, parse_body(body)?)
                     .await?,
             ),
+            Op::ListKeyRotations => {
+                to_body(&self.list_key_rotations(account, parse_body(body)?).await?)
+            }
             Op::ScheduleKeyDeletion => to_body(
                 &self
                     .schedule_key_deletion(account, parse_body(body)?)

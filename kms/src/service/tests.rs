@@ -438,6 +438,46 @@ async fn on_demand_rotation_is_limited_and_refused_when_disabled() {
     }
     assert_eq!(blob::parse(blobs.last().unwrap()).unwrap().version, 26);
 
+    let list = |include: Option<&str>, marker: Option<String>| ListKeyRotationsRequest {
+        key_id: key.key_id.clone(),
+        include_key_material: include.map(str::to_owned),
+        limit: Some(20),
+        marker,
+    };
+    let first = f
+        .kms
+        .list_key_rotations(ACCOUNT, list(None, None))
+        .await
+        .unwrap();
+    assert_eq!(first.rotations.len(), 20);
+    assert!(first.truncated);
+    assert!(
+        first
+            .rotations
+            .iter()
+            .all(|r| r.rotation_type.as_deref() == Some("ON_DEMAND"))
+    );
+    let rest = f
+        .kms
+        .list_key_rotations(ACCOUNT, list(None, first.next_marker))
+        .await
+        .unwrap();
+    assert_eq!(rest.rotations.len(), 5);
+    assert!(!rest.truncated);
+    assert_eq!(rest.rotations[4].key_material_state, "CURRENT");
+    assert_eq!(rest.rotations[3].key_material_state, "NON_CURRENT");
+    let all = f
+        .kms
+        .list_key_rotations(ACCOUNT, list(Some("ALL_KEY_MATERIAL"), None))
+        .await
+        .unwrap();
+    assert_eq!(
+        all.rotations[0].key_material_id,
+        key.current_key_material_id.clone().unwrap()
+    );
+    assert_eq!(all.rotations[0].rotation_type, None);
+    assert_eq!(all.rotations[0].rotation_date, None);
+
     let other = f.create().await;
     f.kms
         .disable_key(ACCOUNT, key_id(&other.key_id))
