@@ -175,6 +175,23 @@ mod tests {
         assert!(parsed.open(&material, &ctx(&[])).is_err());
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn only_the_same_context_opens(
+            a in proptest::collection::btree_map(".{0,8}", ".{0,8}", 0..4),
+            b in proptest::collection::btree_map(".{0,8}", ".{0,8}", 0..4),
+            plaintext in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+        ) {
+            let material = [5u8; KEY_LEN];
+            let blob = seal(&material, Uuid::nil(), 1, &a, &plaintext).unwrap();
+            let parsed = parse(&blob).unwrap();
+            proptest::prop_assert_eq!(&*parsed.open(&material, &a).unwrap(), plaintext.as_slice());
+            proptest::prop_assert_eq!(parsed.open(&material, &b).is_ok(), a == b);
+        }
+    }
+
     #[test]
     fn header_round_trip() {
         let id = Uuid::new_v4();
