@@ -151,64 +151,40 @@ impl KmsService {
         operation: Operation,
         body: &[u8],
     ) -> Result<Vec<u8>, KmsError> {
+        // Each arm parses the operation's request shape, runs it and encodes its response.
+        macro_rules! run {
+            ($method:ident) => {
+                to_body(&self.$method(account, parse_body(body)?).await?)
+            };
+        }
         use Operation as Op;
         match operation {
-            Op::CreateKey => to_body(&self.create_key(account, parse_body(body)?).await?),
-            Op::DescribeKey => to_body(&self.describe_key(account, parse_body(body)?).await?),
-            Op::ListKeys => to_body(&self.list_keys(account, parse_body(body)?).await?),
-            Op::CreateAlias => to_body(&self.create_alias(account, parse_body(body)?).await?),
-            Op::DeleteAlias => to_body(&self.delete_alias(account, parse_body(body)?).await?),
-            Op::ListAliases => to_body(&self.list_aliases(account, parse_body(body)?).await?),
-            Op::UpdateAlias => to_body(&self.update_alias(account, parse_body(body)?).await?),
-            Op::Encrypt => to_body(&self.encrypt(account, parse_body(body)?).await?),
-            Op::Decrypt => to_body(&self.decrypt(account, parse_body(body)?).await?),
-            Op::ReEncrypt => to_body(&self.re_encrypt(account, parse_body(body)?).await?),
-            Op::GenerateDataKey => {
-                to_body(&self.generate_data_key(account, parse_body(body)?).await?)
-            }
-            Op::GenerateDataKeyWithoutPlaintext => to_body(
-                &self
-                    .generate_data_key_without_plaintext(account, parse_body(body)?)
-                    .await?,
-            ),
-            Op::EnableKey => to_body(&self.enable_key(account, parse_body(body)?).await?),
-            Op::DisableKey => to_body(&self.disable_key(account, parse_body(body)?).await?),
-            Op::EnableKeyRotation => {
-                to_body(&self.enable_key_rotation(account, parse_body(body)?).await?)
-            }
-            Op::DisableKeyRotation => to_body(
-                &self
-                    .disable_key_rotation(account, parse_body(body)?)
-                    .await?,
-            ),
-            Op::GetKeyRotationStatus => to_body(
-                &self
-                    .get_key_rotation_status(account, parse_body(body)?)
-                    .await?,
-            ),
-            Op::RotateKeyOnDemand => to_body(
-                &self
-                    .rotate_key_on_demand(account, parse_body(body)?)
-                    .await?,
-            ),
-            Op::ListKeyRotations => {
-                to_body(&self.list_key_rotations(account, parse_body(body)?).await?)
-            }
-            Op::ScheduleKeyDeletion => to_body(
-                &self
-                    .schedule_key_deletion(account, parse_body(body)?)
-                    .await?,
-            ),
-            Op::CancelKeyDeletion => {
-                to_body(&self.cancel_key_deletion(account, parse_body(body)?).await?)
-            }
-            Op::TagResource => to_body(&self.tag_resource(account, parse_body(body)?).await?),
-            Op::UntagResource => to_body(&self.untag_resource(account, parse_body(body)?).await?),
-            Op::ListResourceTags => {
-                to_body(&self.list_resource_tags(account, parse_body(body)?).await?)
-            }
-            Op::GetKeyPolicy => to_body(&self.get_key_policy(account, parse_body(body)?).await?),
-            Op::PutKeyPolicy => to_body(&self.put_key_policy(account, parse_body(body)?).await?),
+            Op::CreateKey => run!(create_key),
+            Op::DescribeKey => run!(describe_key),
+            Op::ListKeys => run!(list_keys),
+            Op::CreateAlias => run!(create_alias),
+            Op::DeleteAlias => run!(delete_alias),
+            Op::ListAliases => run!(list_aliases),
+            Op::UpdateAlias => run!(update_alias),
+            Op::Encrypt => run!(encrypt),
+            Op::Decrypt => run!(decrypt),
+            Op::ReEncrypt => run!(re_encrypt),
+            Op::GenerateDataKey => run!(generate_data_key),
+            Op::GenerateDataKeyWithoutPlaintext => run!(generate_data_key_without_plaintext),
+            Op::EnableKey => run!(enable_key),
+            Op::DisableKey => run!(disable_key),
+            Op::EnableKeyRotation => run!(enable_key_rotation),
+            Op::DisableKeyRotation => run!(disable_key_rotation),
+            Op::GetKeyRotationStatus => run!(get_key_rotation_status),
+            Op::RotateKeyOnDemand => run!(rotate_key_on_demand),
+            Op::ListKeyRotations => run!(list_key_rotations),
+            Op::ScheduleKeyDeletion => run!(schedule_key_deletion),
+            Op::CancelKeyDeletion => run!(cancel_key_deletion),
+            Op::TagResource => run!(tag_resource),
+            Op::UntagResource => run!(untag_resource),
+            Op::ListResourceTags => run!(list_resource_tags),
+            Op::GetKeyPolicy => run!(get_key_policy),
+            Op::PutKeyPolicy => run!(put_key_policy),
         }
     }
 

@@ -1198,3 +1198,16 @@ async fn keys_survive_restart_on_files_and_need_the_same_root_key() {
     assert_eq!(err.aws_code(), "KMSInternalException");
     assert_eq!(err.http_status(), 500);
 }
+
+#[tokio::test]
+async fn every_operation_answers_an_empty_request_with_a_client_error_or_success() {
+    let f = fixture();
+    for op in Operation::ALL {
+        match f.kms.handle(ACCOUNT, *op, b"{}").await {
+            Ok(body) => {
+                serde_json::from_slice::<serde_json::Value>(&body).unwrap();
+            }
+            Err(err) => assert_eq!(err.http_status(), 400, "{} -> {err:?}", op.name()),
+        }
+    }
+}
