@@ -166,6 +166,8 @@ macro_rules! shape {
 
 shape!(
     /// CreateKey input.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html>
     #[derive(Default)]
     CreateKeyRequest {
         /// The key policy; the default policy when absent.
@@ -206,6 +208,8 @@ shape!(
 
 shape!(
     /// CreateKey and DescribeKey output.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html>
     KeyMetadataResponse {
         /// The key's metadata.
         key_metadata: Option<KeyMetadata>,
@@ -214,6 +218,8 @@ shape!(
 
 shape!(
     /// DescribeKey input.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html>
     DescribeKeyRequest {
         /// Key id, key ARN, alias name or alias ARN.
         key_id: String,
@@ -256,6 +262,8 @@ shape!(
 
 shape!(
     /// ListKeys output.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeys.html>
     ListKeysResponse {
         /// The keys.
         keys: Vec<KeyListEntry>,
@@ -269,6 +277,8 @@ shape!(
 
 shape!(
     /// CreateAlias and UpdateAlias input.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html>
     AliasRequest {
         /// The alias name, `alias/…`.
         alias_name: String,
@@ -279,6 +289,8 @@ shape!(
 
 shape!(
     /// DeleteAlias input.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_DeleteAlias.html>
     DeleteAliasRequest {
         /// The alias name.
         alias_name: String,
@@ -287,6 +299,8 @@ shape!(
 
 shape!(
     /// ListAliases input.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListAliases.html>
     #[derive(Default)]
     ListAliasesRequest {
         /// Only aliases of this key (key id or key ARN).
@@ -303,6 +317,8 @@ shape!(
 
 shape!(
     /// ListAliases output.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListAliases.html>
     ListAliasesResponse {
         /// The aliases.
         aliases: Vec<AliasListEntry>,
@@ -316,6 +332,8 @@ shape!(
 
 shape!(
     /// Encrypt input.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_Encrypt.html>
     EncryptRequest {
         /// Key id, key ARN, alias name or alias ARN.
         key_id: String,
@@ -339,6 +357,8 @@ shape!(
 
 shape!(
     /// Encrypt output.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_Encrypt.html>
     EncryptResponse {
         /// The ciphertext blob.
         #[serde(with = "base64_bytes")]
@@ -352,6 +372,8 @@ shape!(
 
 shape!(
     /// Decrypt input.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_Decrypt.html>
     DecryptRequest {
         /// The ciphertext blob.
         #[serde(with = "base64_bytes")]
@@ -379,6 +401,8 @@ shape!(
 
 shape!(
     /// Decrypt output.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_Decrypt.html>
     DecryptResponse {
         /// The key ARN.
         key_id: String,
@@ -394,6 +418,8 @@ shape!(
 
 shape!(
     /// ReEncrypt input.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_ReEncrypt.html>
     ReEncryptRequest {
         /// The ciphertext blob.
         #[serde(with = "base64_bytes")]
@@ -426,6 +452,8 @@ shape!(
 
 shape!(
     /// ReEncrypt output.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_ReEncrypt.html>
     ReEncryptResponse {
         /// The new ciphertext blob.
         #[serde(with = "base64_bytes")]
@@ -447,6 +475,8 @@ shape!(
 
 shape!(
     /// GenerateDataKey and GenerateDataKeyWithoutPlaintext input.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateDataKey.html>
     GenerateDataKeyRequest {
         /// Key id, key ARN, alias name or alias ARN.
         key_id: String,
@@ -473,6 +503,8 @@ shape!(
 
 shape!(
     /// GenerateDataKey and GenerateDataKeyWithoutPlaintext output.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateDataKey.html>
     GenerateDataKeyResponse {
         /// The data key encrypted under the KMS key.
         #[serde(with = "base64_bytes")]
@@ -493,6 +525,8 @@ shape!(
 
 shape!(
     /// EnableKeyRotation input.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_EnableKeyRotation.html>
     EnableKeyRotationRequest {
         /// Key id or key ARN.
         key_id: String,
@@ -504,6 +538,8 @@ shape!(
 
 shape!(
     /// GetKeyRotationStatus output.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyRotationStatus.html>
     GetKeyRotationStatusResponse {
         /// Whether automatic rotation is on (false while pending deletion).
         key_rotation_enabled: bool,
@@ -531,6 +567,8 @@ shape!(
 
 shape!(
     /// ListKeyRotations input.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeyRotations.html>
     ListKeyRotationsRequest {
         /// Key id or key ARN.
         key_id: String,
@@ -570,6 +608,8 @@ pub struct RotationsListEntry {
 
 shape!(
     /// ListKeyRotations output.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeyRotations.html>
     ListKeyRotationsResponse {
         /// The rotations, oldest first.
         rotations: Vec<RotationsListEntry>,
@@ -583,6 +623,8 @@ shape!(
 
 shape!(
     /// ScheduleKeyDeletion input.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html>
     ScheduleKeyDeletionRequest {
         /// Key id or key ARN.
         key_id: String,
@@ -594,6 +636,8 @@ shape!(
 
 shape!(
     /// ScheduleKeyDeletion output.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html>
     ScheduleKeyDeletionResponse {
         /// The key ARN.
         key_id: String,
@@ -609,6 +653,8 @@ shape!(
 
 shape!(
     /// TagResource input.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_TagResource.html>
     TagResourceRequest {
         /// Key id or key ARN.
         key_id: String,
@@ -619,6 +665,8 @@ shape!(
 
 shape!(
     /// UntagResource input.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_UntagResource.html>
     UntagResourceRequest {
         /// Key id or key ARN.
         key_id: String,
@@ -629,6 +677,8 @@ shape!(
 
 shape!(
     /// ListResourceTags input.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListResourceTags.html>
     ListResourceTagsRequest {
         /// Key id or key ARN.
         key_id: String,
@@ -643,6 +693,8 @@ shape!(
 
 shape!(
     /// ListResourceTags output.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListResourceTags.html>
     ListResourceTagsResponse {
         /// The tags.
         tags: Vec<Tag>,
@@ -656,6 +708,8 @@ shape!(
 
 shape!(
     /// GetKeyPolicy input.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyPolicy.html>
     GetKeyPolicyRequest {
         /// Key id or key ARN.
         key_id: String,
@@ -667,6 +721,8 @@ shape!(
 
 shape!(
     /// GetKeyPolicy output.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyPolicy.html>
     GetKeyPolicyResponse {
         /// The policy document.
         policy: String,
@@ -677,6 +733,8 @@ shape!(
 
 shape!(
     /// PutKeyPolicy input.
+    ///
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html>
     PutKeyPolicyRequest {
         /// Key id or key ARN.
         key_id: String,

@@ -1,7 +1,7 @@
 //! A [`KeyRepository`] on plain files, so keys survive restarts of the embedded default.
 //!
 //! Layout under the data folder: `keys/<key-id>.json` and
-//! `aliases/<account-id>/<base64url(alias name)>.json`. Every write goes to a temporary file
+//! `aliases/<account-id>/<base64url(sha256(alias name))>.json`. Every write goes to a temporary file
 //! that is fsynced, renamed over the target, and followed by an fsync of the directory, so a
 //! crash leaves either the old or the new record. All records are loaded at open and served
 //! from memory; one process owns the folder.
@@ -76,7 +76,10 @@ impl FileKeyRepository {
                 format!("account id {account_id:?} is not a safe file name"),
             ));
         }
-        let file = format!("{}.json", URL_SAFE_NO_PAD.encode(alias_name));
+        // Alias names may hold '/' and be 256 bytes long, too long for one file name once
+        // encoded, so the file is named by a digest; the record inside carries the name.
+        let digest = ring::digest::digest(&ring::digest::SHA256, alias_name.as_bytes());
+        let file = format!("{}.json", URL_SAFE_NO_PAD.encode(digest.as_ref()));
         Ok(self.root.join(ALIASES_DIR).join(account_id).join(file))
     }
 }
@@ -310,7 +313,9 @@ mod tests {
     async fn records_survive_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let key = testsuite::sample_key("111122223333", "0b0c0d0e-0000-4000-8000-000000000001");
-        let alias = testsuite::sample_alias("111122223333", "alias/app", key.key_id());
+        let long_name = format!("alias/{}", "a/b_c-d:".repeat(31));
+        assert_eq!(long_name.len(), 254);
+        let alias = testsuite::sample_alias("111122223333", &long_name, key.key_id());
         {
             let repo = FileKeyRepository::open(dir.path()).await.unwrap();
             repo.put_key(&key, None).await.unwrap();
@@ -323,7 +328,7 @@ mod tests {
         );
         assert_eq!(
             reopened
-                .get_alias("111122223333", "alias/app")
+                .get_alias("111122223333", &long_name)
                 .await
                 .unwrap(),
             Some(alias)
@@ -338,7 +343,7 @@ mod tests {
         let again = FileKeyRepository::open(dir.path()).await.unwrap();
         assert_eq!(again.get_key(key.key_id()).await.unwrap(), None);
         assert_eq!(
-            again.get_alias("111122223333", "alias/app").await.unwrap(),
+            again.get_alias("111122223333", &long_name).await.unwrap(),
             None
         );
     }
