@@ -1,5 +1,7 @@
 //! The KMS operations this service answers, named once.
 
+use crate::error::KmsError;
+
 /// Declares the operation enum and its name table together so they cannot drift.
 macro_rules! operations {
     ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
@@ -88,6 +90,12 @@ impl Operation {
         Self::ALL.iter().copied().find(|op| op.name() == name)
     }
 
+    /// Parses an `X-Amz-Target` header value, failing with the wire error KMS sends for an
+    /// operation it does not know.
+    pub fn parse_target(target: &str) -> Result<Self, KmsError> {
+        Self::from_target(target).ok_or_else(|| KmsError::UnknownOperation(target.to_owned()))
+    }
+
     /// Returns the IAM action authorizing the operation, e.g. `kms:Encrypt`.
     pub fn iam_action(self) -> String {
         format!("kms:{}", self.name())
@@ -108,5 +116,8 @@ mod tests {
         assert_eq!(Operation::from_target("TrentService.CreateGrant"), None);
         assert_eq!(Operation::from_target("Encrypt"), None);
         assert_eq!(Operation::Encrypt.iam_action(), "kms:Encrypt");
+        let err = Operation::parse_target("TrentService.CreateGrant").unwrap_err();
+        assert_eq!(err.aws_code(), "UnknownOperationException");
+        assert_eq!(err.http_status(), 400);
     }
 }
