@@ -220,7 +220,8 @@ impl KmsService {
     ///
     /// Fails with `DisabledException` while the key is disabled and `KMSInvalidStateException`
     /// while it is pending deletion, and works again once the key is re-enabled; after deletion
-    /// it fails for good with `InvalidCiphertextException`.
+    /// it fails for good with `InvalidCiphertextException`. Callers that cache the [`DataKey`]
+    /// should keep it only briefly (e.g. a minute) so that disabling the key takes effect.
     pub async fn unwrap_data_key(
         &self,
         blob: &[u8],
