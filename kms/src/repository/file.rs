@@ -6,6 +6,7 @@
 //! crash leaves either the old or the new record. All records are loaded at open and served
 //! from memory; one process owns the folder.
 
+use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -28,10 +29,18 @@ const ALIASES_DIR: &str = "aliases";
 const TMP_SUFFIX: &str = ".tmp";
 
 /// Keys and aliases as one JSON file each in a folder; material stays wrapped by the root key.
-#[derive(Debug)]
 pub struct FileKeyRepository {
     root: PathBuf,
     state: Mutex<State>,
+}
+
+// Only the folder: the records (policies, wrapped material) have no place in debug output.
+impl fmt::Debug for FileKeyRepository {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileKeyRepository")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FileKeyRepository {

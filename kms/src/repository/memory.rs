@@ -1,6 +1,7 @@
 //! An in-memory [`KeyRepository`], also the cache behind the file-backed one.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -10,9 +11,17 @@ use super::{KeyRepository, Page, PageRequest, RepositoryError};
 use crate::record::{AliasRecord, KeyRecord};
 
 /// Keys and aliases held in process memory; lost on exit.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MemoryKeyRepository {
     state: Mutex<State>,
+}
+
+// The records (policies, wrapped material) have no place in debug output.
+impl fmt::Debug for MemoryKeyRepository {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryKeyRepository")
+            .finish_non_exhaustive()
+    }
 }
 
 impl MemoryKeyRepository {

@@ -1200,6 +1200,15 @@ async fn keys_survive_restart_on_files_and_need_the_same_root_key() {
 }
 
 #[tokio::test]
+async fn debug_output_shows_no_records() {
+    let f = fixture();
+    let key = f.create().await;
+    let shown = format!("{:?}", f.kms);
+    assert!(shown.contains("MemoryKeyRepository"), "{shown}");
+    assert!(!shown.contains(&key.key_id), "{shown}");
+}
+
+#[tokio::test]
 async fn every_operation_answers_an_empty_request_with_a_client_error_or_success() {
     let f = fixture();
     for op in Operation::ALL {
