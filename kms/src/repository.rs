@@ -63,6 +63,21 @@ pub struct Page<T> {
     pub truncated: bool,
 }
 
+impl<T> Page<T> {
+    /// Builds a page from up to `limit + 1` items fetched in order: the extra one only tells
+    /// that the listing goes on.
+    pub fn from_overfetched(mut items: Vec<T>, limit: usize) -> Self {
+        let truncated = items.len() > limit;
+        items.truncate(limit);
+        Self { items, truncated }
+    }
+
+    /// Returns the marker of the next page, the sort key of the last item, when truncated.
+    pub(crate) fn next_marker(&self, sort_key: impl FnOnce(&T) -> String) -> Option<String> {
+        self.items.last().filter(|_| self.truncated).map(sort_key)
+    }
+}
+
 /// Storage of key records and aliases, implemented by the metadata store backends.
 ///
 /// Writes of keys are conditional on the revision so that several ampd nodes sharing one

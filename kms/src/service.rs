@@ -651,16 +651,26 @@ fn material_aad(arn: &str, version: u32) -> Vec<u8> {
     aad
 }
 
-/// Refuses cryptographic use of keys that are not enabled, with the exception KMS uses.
+/// Refuses use of keys that are not enabled (cryptography, rotation), with the exception KMS
+/// uses.
 fn ensure_usable(record: &KeyRecord) -> Result<(), KmsError> {
     match record.lifecycle {
         Lifecycle::Enabled => Ok(()),
         Lifecycle::Disabled => Err(KmsError::Disabled(format!("{} is disabled.", record.arn))),
-        Lifecycle::PendingDeletion { .. } => Err(KmsError::InvalidState(format!(
-            "{} is pending deletion.",
-            record.arn
-        ))),
+        Lifecycle::PendingDeletion { .. } => Err(pending_deletion(record)),
     }
+}
+
+/// Refuses changes to keys that are pending deletion.
+fn ensure_not_pending_deletion(record: &KeyRecord) -> Result<(), KmsError> {
+    match record.lifecycle {
+        Lifecycle::PendingDeletion { .. } => Err(pending_deletion(record)),
+        Lifecycle::Enabled | Lifecycle::Disabled => Ok(()),
+    }
+}
+
+fn pending_deletion(record: &KeyRecord) -> KmsError {
+    KmsError::InvalidState(format!("{} is pending deletion.", record.arn))
 }
 
 /// The key policy of an AWS managed key: use through the service by the account's principals,

@@ -83,7 +83,7 @@ impl State {
 
     pub(super) fn list_keys(&self, account_id: &str, page: PageRequest) -> Page<KeyRecord> {
         let after = page.after.unwrap_or_default();
-        let mut items: Vec<KeyRecord> = self
+        let items: Vec<KeyRecord> = self
             .keys
             .range::<str, _>((
                 std::ops::Bound::Excluded(after.as_str()),
@@ -94,9 +94,7 @@ impl State {
             .take(page.limit.saturating_add(1))
             .cloned()
             .collect();
-        let truncated = items.len() > page.limit;
-        items.truncate(page.limit);
-        Page { items, truncated }
+        Page::from_overfetched(items, page.limit)
     }
 
     pub(super) fn due_keys(&self, now: OffsetDateTime, limit: usize) -> Vec<String> {
@@ -133,7 +131,7 @@ impl State {
             Some(after) => Bound::Excluded((account_id.to_owned(), after)),
             None => Bound::Included((account_id.to_owned(), String::new())),
         };
-        let mut items: Vec<AliasRecord> = self
+        let items: Vec<AliasRecord> = self
             .aliases
             .range((start, Bound::Unbounded))
             .take_while(|((account, _), _)| account == account_id)
@@ -142,9 +140,7 @@ impl State {
             .take(page.limit.saturating_add(1))
             .cloned()
             .collect();
-        let truncated = items.len() > page.limit;
-        items.truncate(page.limit);
-        Page { items, truncated }
+        Page::from_overfetched(items, page.limit)
     }
 }
 

@@ -1,14 +1,14 @@
 //! Alias operations.
 
-use super::KmsService;
 use super::keys::{invalid_marker, page_limit};
+use super::{KmsService, ensure_not_pending_deletion};
 use crate::error::KmsError;
 use crate::ids::{self, ALIAS_PREFIX, RESERVED_ALIAS_PREFIX};
 use crate::model::{
     AliasListEntry, AliasRequest, DeleteAliasRequest, EmptyResponse, ListAliasesRequest,
     ListAliasesResponse,
 };
-use crate::record::{AliasRecord, KeyManager, KeyRecord, Lifecycle};
+use crate::record::{AliasRecord, KeyManager, KeyRecord};
 use crate::repository::{PageRequest, RepositoryError};
 
 impl KmsService {
@@ -112,10 +112,7 @@ impl KmsService {
             .repo
             .list_aliases(account, target.as_deref(), page)
             .await?;
-        let next_marker = page
-            .truncated
-            .then(|| page.items.last().map(|a| a.alias_name.clone()))
-            .flatten();
+        let next_marker = page.next_marker(|a| a.alias_name.clone());
         Ok(ListAliasesResponse {
             aliases: page
                 .items
@@ -143,12 +140,7 @@ impl KmsService {
                 target.arn
             )));
         }
-        if matches!(target.lifecycle, Lifecycle::PendingDeletion { .. }) {
-            return Err(KmsError::InvalidState(format!(
-                "{} is pending deletion.",
-                target.arn
-            )));
-        }
+        ensure_not_pending_deletion(&target)?;
         Ok(target)
     }
 

@@ -6,7 +6,10 @@ use std::collections::HashSet;
 use time::Duration;
 use uuid::Uuid;
 
-use super::{DEFAULT_ROTATION_DAYS, KmsService, SYMMETRIC_DEFAULT};
+use super::{
+    DEFAULT_ROTATION_DAYS, KmsService, SYMMETRIC_DEFAULT, ensure_not_pending_deletion,
+    ensure_usable,
+};
 use crate::error::KmsError;
 use crate::ids::{self, AliasUse};
 use crate::model::{
@@ -18,7 +21,7 @@ use crate::model::{
     ScheduleKeyDeletionResponse, Tag, TagResourceRequest, UntagResourceRequest,
 };
 use crate::record::{KeyManager, KeyRecord, Lifecycle, MaterialOrigin};
-use crate::repository::PageRequest;
+use crate::repository::{Page, PageRequest};
 
 const MAX_TAGS: usize = 50;
 const MAX_ON_DEMAND_ROTATIONS: u32 = 25;
@@ -119,10 +122,7 @@ impl KmsService {
             limit,
         };
         let page = self.inner.repo.list_keys(account, page).await?;
-        let next_marker = page
-            .truncated
-            .then(|| page.items.last().map(|k| k.key_id.clone()))
-            .flatten();
+        let next_marker = page.next_marker(|k| k.key_id.clone());
         Ok(ListKeysResponse {
             keys: page
                 .items
@@ -146,7 +146,7 @@ impl KmsService {
     ) -> Result<EmptyResponse, KmsError> {
         let record = self.manageable(account, &req.key_id).await?;
         self.modify(record, |r, now| {
-            not_pending_deletion(r)?;
+            ensure_not_pending_deletion(r)?;
             r.lifecycle = Lifecycle::Enabled;
             if super::rotation_due(&r.rotation, now) {
                 self.rotate_automatically(r, now)?;
@@ -165,7 +165,7 @@ impl KmsService {
     ) -> Result<EmptyResponse, KmsError> {
         let record = self.manageable(account, &req.key_id).await?;
         self.modify(record, |r, _| {
-            not_pending_deletion(r)?;
+            ensure_not_pending_deletion(r)?;
             r.lifecycle = Lifecycle::Disabled;
             Ok(())
         })
@@ -188,7 +188,7 @@ impl KmsService {
         }
         let record = self.rotatable(account, &req.key_id).await?;
         self.modify(record, |r, now| {
-            usable_for_rotation(r)?;
+            ensure_usable(r)?;
             // Changing the period keeps the schedule anchored on the last scheduled rotation.
             let anchor = if r.rotation.enabled {
                 r.versions
@@ -217,7 +217,7 @@ impl KmsService {
     ) -> Result<EmptyResponse, KmsError> {
         let record = self.rotatable(account, &req.key_id).await?;
         self.modify(record, |r, _| {
-            usable_for_rotation(r)?;
+            ensure_usable(r)?;
             r.rotation.enabled = false;
             r.rotation.next_rotation = None;
             Ok(())
@@ -253,7 +253,7 @@ impl KmsService {
         let record = self.rotatable(account, &req.key_id).await?;
         let (record, ()) = self
             .modify(record, |r, now| {
-                usable_for_rotation(r)?;
+                ensure_usable(r)?;
                 if r.rotation.on_demand_count >= MAX_ON_DEMAND_ROTATIONS {
                     return Err(KmsError::LimitExceeded(format!(
                         "{} has reached the limit of {MAX_ON_DEMAND_ROTATIONS} on-demand rotations.",
@@ -294,19 +294,17 @@ impl KmsService {
         };
         let record = self.own_key(account, &req.key_id).await?;
         let current = record.current().map(|v| v.version);
-        let mut versions: Vec<_> = record
+        let versions = record
             .versions
             .iter()
             .filter(|v| include_first || v.origin != MaterialOrigin::Creation)
             .filter(|v| after.is_none_or(|after| v.version > after))
             .take(limit.saturating_add(1))
             .collect();
-        let truncated = versions.len() > limit;
-        versions.truncate(limit);
-        let next_marker = truncated
-            .then(|| versions.last().map(|v| v.version.to_string()))
-            .flatten();
-        let rotations = versions
+        let page = Page::from_overfetched(versions, limit);
+        let next_marker = page.next_marker(|v| v.version.to_string());
+        let rotations = page
+            .items
             .into_iter()
             .map(|v| {
                 let rotation_type = match v.origin {
@@ -331,7 +329,7 @@ impl KmsService {
         Ok(ListKeyRotationsResponse {
             rotations,
             next_marker,
-            truncated,
+            truncated: page.truncated,
         })
     }
 
@@ -351,7 +349,7 @@ impl KmsService {
         let record = self.manageable(account, &req.key_id).await?;
         let (record, deletion_date) = self
             .modify(record, |r, now| {
-                not_pending_deletion(r)?;
+                ensure_not_pending_deletion(r)?;
                 let deletion_date = now + Duration::days(days.into());
                 r.lifecycle = Lifecycle::PendingDeletion {
                     deletion_date,
@@ -403,7 +401,7 @@ impl KmsService {
         validate_tags(&req.tags)?;
         let record = self.manageable(account, &req.key_id).await?;
         self.modify(record, |r, _| {
-            not_pending_deletion(r)?;
+            ensure_not_pending_deletion(r)?;
             for tag in &req.tags {
                 match r.tags.iter_mut().find(|t| t.tag_key == tag.tag_key) {
                     Some(existing) => existing.tag_value.clone_from(&tag.tag_value),
@@ -430,7 +428,7 @@ impl KmsService {
         }
         let record = self.manageable(account, &req.key_id).await?;
         self.modify(record, |r, _| {
-            not_pending_deletion(r)?;
+            ensure_not_pending_deletion(r)?;
             r.tags.retain(|t| !req.tag_keys.contains(&t.tag_key));
             Ok(())
         })
@@ -490,7 +488,7 @@ impl KmsService {
         validate_policy(&req.policy)?;
         let record = self.manageable(account, &req.key_id).await?;
         self.modify(record, |r, _| {
-            not_pending_deletion(r)?;
+            ensure_not_pending_deletion(r)?;
             r.policy.clone_from(&req.policy);
             Ok(())
         })
@@ -534,27 +532,6 @@ fn require_value(member: &str, given: Option<&str>, supported: &str) -> Result<(
         Some(value) if value == supported => Ok(()),
         Some(value) => Err(KmsError::UnsupportedOperation(format!(
             "{member} {value} is not supported; only {supported} is."
-        ))),
-    }
-}
-
-fn not_pending_deletion(record: &KeyRecord) -> Result<(), KmsError> {
-    match record.lifecycle {
-        Lifecycle::PendingDeletion { .. } => Err(KmsError::InvalidState(format!(
-            "{} is pending deletion.",
-            record.arn
-        ))),
-        Lifecycle::Enabled | Lifecycle::Disabled => Ok(()),
-    }
-}
-
-fn usable_for_rotation(record: &KeyRecord) -> Result<(), KmsError> {
-    match record.lifecycle {
-        Lifecycle::Enabled => Ok(()),
-        Lifecycle::Disabled => Err(KmsError::Disabled(format!("{} is disabled.", record.arn))),
-        Lifecycle::PendingDeletion { .. } => Err(KmsError::InvalidState(format!(
-            "{} is pending deletion.",
-            record.arn
         ))),
     }
 }
