@@ -352,7 +352,8 @@ def test_rule_groups_namespaces(amp, ws):
 @pytest.mark.parametrize(
     "data, needle",
     [
-        (b"groups: [unclosed", "yaml"),
+        (b"groups: [unclosed", "groups"),
+        (b"groups:\n  - name: a\n   bad: [1, 2\n", "line"),
         (b"not_groups: []\n", "groups"),
         (b"groups:\n  - name: g\n    rules:\n      - record: x\n        expr: sum(rate(x[5m])\n", "expr"),
         (b"groups:\n  - name: g\n    rules:\n      - record: 'bad metric'\n        expr: up\n", "record"),
@@ -638,7 +639,7 @@ def test_anomaly_detectors(amp, ws):
         )
     with pytest.raises(amp.exceptions.ValidationException):
         amp.create_anomaly_detector(
-            workspaceId=ws_id, alias="bad", configuration=config, evaluationIntervalInSeconds=5
+            workspaceId=ws_id, alias="bad", configuration=config, evaluationIntervalInSeconds=100000
         )
 
     amp.delete_anomaly_detector(workspaceId=ws_id, anomalyDetectorId=ad_id)
@@ -703,7 +704,15 @@ UNKNOWN_CALLS = {
         "anomalyDetectorId": UNKNOWN_AD,
         "configuration": {"randomCutForest": {"query": "sum(up)"}},
     },
-    "PutResourcePolicy": {"workspaceId": UNKNOWN_WS, "policyDocument": "{}"},
+    "PutResourcePolicy": {
+        "workspaceId": UNKNOWN_WS,
+        "policyDocument": json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "aps:QueryMetrics", "Resource": "*"}],
+            }
+        ),
+    },
     "PutRuleGroupsNamespace": {"workspaceId": UNKNOWN_WS, "name": "n", "data": RULES},
     "TagResource": {
         "resourceArn": f"arn:aws:aps:{REGION}:123456789012:workspace/{UNKNOWN_WS}",
