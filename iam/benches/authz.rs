@@ -1,0 +1,2 @@
+//! Benchmark of verify + authorize for one request.
+fn main() {}

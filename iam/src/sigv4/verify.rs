@@ -1,0 +1,470 @@
+//! Verification of a signed request (pure), and authentication through a credential store.
+
+use std::borrow::Cow;
+use std::time::{Duration, SystemTime};
+
+use subtle::ConstantTimeEq;
+
+use super::amz_date::{AmzDate, format_basic, format_window};
+use super::authorization::{SigV4Auth, SignatureLocation};
+use super::canonical::{SignableRequest, UriRules, canonical_request, sha256_hex, string_to_sign};
+use super::error::{ParseAuthorizationError, SigV4Error};
+use super::signing_key::{SigningKeyCache, sign};
+use crate::principal::{CredentialStore, KeyStatus, Principal};
+use crate::secret::SecretKey;
+
+/// The `x-amz-content-sha256` value a client sends when it chose not to sign the body.
+pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+const SECURITY_TOKEN: &str = "x-amz-security-token";
+const CONTENT_SHA256: &str = "x-amz-content-sha256";
+
+/// The request body as far as the signature is concerned.
+#[derive(Debug, Clone, Copy)]
+pub enum PayloadHash<'a> {
+    /// The whole body; the verifier hashes it.
+    Body(&'a [u8]),
+    /// The lower-hex SHA-256 of the body, computed by the caller while reading it.
+    Sha256Hex(&'a str),
+}
+
+/// Settings of a [`Verifier`].
+#[derive(Debug, Clone)]
+pub struct VerifierConfig {
+    /// The region this server answers for; credential scopes must name it.
+    pub region: String,
+    /// Also accept `us-east-1` for the global services `iam` and `sts` (AWS signs IAM there).
+    pub accept_us_east_1_for_global: bool,
+    /// Accept any region in the scope (region-agnostic mode).
+    pub any_region: bool,
+    /// Largest accepted distance between the request timestamp and the server clock (AWS: 5
+    /// minutes for most services, 15 for S3).
+    pub max_skew: Duration,
+    /// Accept `x-amz-content-sha256: UNSIGNED-PAYLOAD`.
+    pub allow_unsigned_payload: bool,
+    /// Require `x-amz-security-token`, when sent as a header, to be among the signed headers.
+    pub require_signed_session_token: bool,
+    /// Signing names whose paths are signed without normalization (dot segments and repeated
+    /// slashes kept), still double-encoded. `s3` always uses S3's own rules.
+    pub unnormalized_services: Vec<String>,
+    /// Number of derived signing keys kept in memory.
+    pub key_cache_capacity: usize,
+}
+
+impl Default for VerifierConfig {
+    fn default() -> Self {
+        Self {
+            region: "us-east-1".to_owned(),
+            accept_us_east_1_for_global: true,
+            any_region: false,
+            max_skew: Duration::from_secs(5 * 60),
+            allow_unsigned_payload: true,
+            require_signed_session_token: true,
+            unnormalized_services: Vec::new(),
+            key_cache_capacity: 4096,
+        }
+    }
+}
+
+/// What a successful verification established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The access key that signed.
+    pub access_key_id: String,
+    /// The region of the credential scope.
+    pub region: String,
+    /// The service of the credential scope.
+    pub service: String,
+    /// The request timestamp.
+    pub signed_at: SystemTime,
+    /// Whether the signature came in a presigned URL.
+    pub presigned: bool,
+}
+
+/// A request whose signature checked out, with the principal behind its key.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// Who signed.
+    pub principal: Principal,
+    /// Signature facts (key id, scope, time).
+    pub verified: Verified,
+    /// Whether the key is temporary and came with a valid session token.
+    pub with_session_token: bool,
+}
+
+/// Verifies SigV4 signatures. Holds the configuration and the signing-key cache; share one
+/// instance (it is `Send + Sync`).
+#[derive(Debug)]
+pub struct Verifier {
+    config: VerifierConfig,
+    keys: SigningKeyCache,
+}
+
+/// Scope and time facts checked before any key lookup.
+struct Checked {
+    date: AmzDate,
+}
+
+impl Verifier {
+    /// Creates a verifier.
+    pub fn new(config: VerifierConfig) -> Self {
+        let keys = SigningKeyCache::new(config.key_cache_capacity);
+        Self { config, keys }
+    }
+
+    /// Returns the configuration.
+    pub fn config(&self) -> &VerifierConfig {
+        &self.config
+    }
+
+    /// Verifies a request signed with `secret` for `service` (`aps`, `iam`, `sts`, `kms`, …).
+    ///
+    /// Pure: no I/O, `now` is the server clock. Does not look at session tokens beyond their
+    /// being signed; [`Verifier::authenticate`] checks them against the credential.
+    pub fn verify(
+        &self,
+        parts: &http::request::Parts,
+        payload: PayloadHash<'_>,
+        auth: &SigV4Auth<'_>,
+        service: &str,
+        secret: &SecretKey,
+        now: SystemTime,
+    ) -> Result<Verified, SigV4Error> {
+        self.verify_signable(
+            &SignableRequest::from_parts(parts),
+            payload,
+            auth,
+            service,
+            secret,
+            now,
+        )
+    }
+
+    /// Like [`Verifier::verify`], for a request given as [`SignableRequest`].
+    pub fn verify_signable(
+        &self,
+        req: &SignableRequest<'_>,
+        payload: PayloadHash<'_>,
+        auth: &SigV4Auth<'_>,
+        service: &str,
+        secret: &SecretKey,
+        now: SystemTime,
+    ) -> Result<Verified, SigV4Error> {
+        let checked = self.check_scope_and_time(req, auth, service, now)?;
+        self.check_signature(req, payload, auth, &checked, secret)?;
+        Ok(verified(auth, &checked))
+    }
+
+    /// Authenticates a request: extracts the SigV4 elements, checks time and scope, resolves the
+    /// key (and session token) through `store`, then verifies the signature.
+    pub async fn authenticate(
+        &self,
+        parts: &http::request::Parts,
+        payload: PayloadHash<'_>,
+        store: &dyn CredentialStore,
+        service: &str,
+        now: SystemTime,
+    ) -> Result<Authenticated, SigV4Error> {
+        self.authenticate_signable(
+            &SignableRequest::from_parts(parts),
+            payload,
+            store,
+            service,
+            now,
+        )
+        .await
+    }
+
+    /// Like [`Verifier::authenticate`], for a request given as [`SignableRequest`].
+    pub async fn authenticate_signable(
+        &self,
+        req: &SignableRequest<'_>,
+        payload: PayloadHash<'_>,
+        store: &dyn CredentialStore,
+        service: &str,
+        now: SystemTime,
+    ) -> Result<Authenticated, SigV4Error> {
+        let auth = SigV4Auth::from_request(req)?;
+        let checked = self.check_scope_and_time(req, &auth, service, now)?;
+        let token: Option<Cow<'_, str>> = match auth.location() {
+            SignatureLocation::Query { security_token, .. } => {
+                security_token.as_deref().map(Cow::Borrowed)
+            }
+            SignatureLocation::Header => req
+                .headers
+                .get(SECURITY_TOKEN)
+                .map(|v| String::from_utf8_lossy(v.as_bytes())),
+        };
+        let credential = store
+            .lookup(auth.access_key_id(), token.as_deref())
+            .await
+            .map_err(SigV4Error::CredentialStore)?
+            .ok_or(SigV4Error::UnrecognizedClient)?;
+        if credential.status == KeyStatus::Inactive {
+            return Err(SigV4Error::UnrecognizedClient);
+        }
+        match (&credential.session, token.as_deref()) {
+            (Some(session), Some(presented)) => {
+                if !session.token.matches(presented) {
+                    return Err(SigV4Error::UnrecognizedClient);
+                }
+                if session.expires_at <= now {
+                    return Err(SigV4Error::ExpiredToken);
+                }
+            }
+            (None, None) => {}
+            // A temporary key without its token, or a token with a long-term key.
+            _ => return Err(SigV4Error::UnrecognizedClient),
+        }
+        self.check_signature(req, payload, &auth, &checked, &credential.secret)?;
+        Ok(Authenticated {
+            with_session_token: credential.session.is_some(),
+            principal: credential.principal,
+            verified: verified(&auth, &checked),
+        })
+    }
+
+    /// Checks the timestamp, the skew or presigned expiry, the credential scope and which
+    /// headers must be signed.
+    fn check_scope_and_time(
+        &self,
+        req: &SignableRequest<'_>,
+        auth: &SigV4Auth<'_>,
+        service: &str,
+        now: SystemTime,
+    ) -> Result<Checked, SigV4Error> {
+        let date = match auth.location() {
+            SignatureLocation::Query {
+                amz_date,
+                expires_secs,
+                ..
+            } => {
+                let date = parse_amz_date(amz_date)?;
+                if now > date.time() + Duration::from_secs(*expires_secs) {
+                    return Err(SigV4Error::PresignedUrlExpired);
+                }
+                self.check_not_in_future(&date, now)?;
+                date
+            }
+            SignatureLocation::Header => {
+                let date = self.header_date(req, auth)?;
+                self.check_skew(&date, now)?;
+                date
+            }
+        };
+        let scope = auth.scope();
+        if scope.date != date.date() {
+            return Err(SigV4Error::InvalidScope(format!(
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date \
+                 from HTTP: '{}' != '{}', from '{}'.",
+                scope.date,
+                date.date(),
+                date.basic()
+            )));
+        }
+        if scope.terminator != "aws4_request" {
+            return Err(SigV4Error::InvalidScope(format!(
+                "Credential should be scoped with a valid terminator: 'aws4_request', not '{}'.",
+                scope.terminator
+            )));
+        }
+        if scope.service != service {
+            return Err(SigV4Error::InvalidScope(format!(
+                "Credential should be scoped to correct service: '{service}'. "
+            )));
+        }
+        if !self.region_accepted(scope.region, service) {
+            return Err(SigV4Error::InvalidScope(format!(
+                "Credential should be scoped to a valid region, not '{}'. ",
+                scope.region
+            )));
+        }
+        if !auth.is_signed("host") {
+            return Err(SigV4Error::UnsignedHeader(
+                "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
+            ));
+        }
+        if !auth.is_presigned() {
+            let token_required = self.config.require_signed_session_token
+                && req.headers.contains_key(SECURITY_TOKEN);
+            for (name, required) in [
+                (SECURITY_TOKEN, token_required),
+                (CONTENT_SHA256, req.headers.contains_key(CONTENT_SHA256)),
+            ] {
+                if required && !auth.is_signed(name) {
+                    return Err(SigV4Error::UnsignedHeader(format!(
+                        "The '{name}' header must be a 'SignedHeader' in the AWS Authorization."
+                    )));
+                }
+            }
+        }
+        Ok(Checked { date })
+    }
+
+    /// Takes the timestamp from `X-Amz-Date`, else `Date`; whichever is used must be signed.
+    fn header_date(
+        &self,
+        req: &SignableRequest<'_>,
+        auth: &SigV4Auth<'_>,
+    ) -> Result<AmzDate, SigV4Error> {
+        let (name, value) = if let Some(v) = req.headers.get("x-amz-date") {
+            ("x-amz-date", v)
+        } else if let Some(v) = req.headers.get(http::header::DATE) {
+            ("date", v)
+        } else {
+            return Err(ParseAuthorizationError::new(
+                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+            )
+            .into());
+        };
+        if !auth.is_signed(name) {
+            return Err(SigV4Error::UnsignedHeader(format!(
+                "The '{name}' header must be a 'SignedHeader' in the AWS Authorization."
+            )));
+        }
+        let text = value.to_str().unwrap_or("");
+        let parsed = if name == "date" {
+            AmzDate::parse_http_date(text)
+        } else {
+            AmzDate::parse_basic(text)
+        };
+        parsed.ok_or_else(|| invalid_date(text))
+    }
+
+    fn check_skew(&self, date: &AmzDate, now: SystemTime) -> Result<(), SigV4Error> {
+        let window = self.config.max_skew;
+        if let Some(earliest) = now.checked_sub(window)
+            && date.time() < earliest
+        {
+            return Err(SigV4Error::SignatureExpired {
+                signed: date.basic().to_owned(),
+                limit: format_basic(earliest),
+                now: format_basic(now),
+                window: format_window(window),
+            });
+        }
+        self.check_not_in_future(date, now)
+    }
+
+    fn check_not_in_future(&self, date: &AmzDate, now: SystemTime) -> Result<(), SigV4Error> {
+        let window = self.config.max_skew;
+        let latest = now + window;
+        if date.time() > latest {
+            return Err(SigV4Error::SignatureNotYetCurrent {
+                signed: date.basic().to_owned(),
+                limit: format_basic(latest),
+                now: format_basic(now),
+                window: format_window(window),
+            });
+        }
+        Ok(())
+    }
+
+    fn region_accepted(&self, region: &str, service: &str) -> bool {
+        self.config.any_region
+            || region == self.config.region
+            || (self.config.accept_us_east_1_for_global
+                && region == "us-east-1"
+                && matches!(service, "iam" | "sts"))
+    }
+
+    /// Recomputes the signature and compares it in constant time.
+    fn check_signature(
+        &self,
+        req: &SignableRequest<'_>,
+        payload: PayloadHash<'_>,
+        auth: &SigV4Auth<'_>,
+        checked: &Checked,
+        secret: &SecretKey,
+    ) -> Result<(), SigV4Error> {
+        let payload_hash = self.payload_hash(req, payload)?;
+        let scope = auth.scope();
+        let exclude: &[&str] = if auth.is_presigned() {
+            &["X-Amz-Signature"]
+        } else {
+            &[]
+        };
+        let rules = if self
+            .config
+            .unnormalized_services
+            .iter()
+            .any(|s| s == scope.service)
+        {
+            UriRules {
+                normalize: false,
+                ..UriRules::for_service(scope.service)
+            }
+        } else {
+            UriRules::for_service(scope.service)
+        };
+        let creq = canonical_request(req, rules, exclude, auth.signed_headers(), &payload_hash);
+        let sts = string_to_sign(checked.date.basic(), auth.scope_str(), &creq);
+        let key = self.keys.get_or_derive(
+            auth.credential(),
+            secret,
+            scope.date,
+            scope.region,
+            scope.service,
+        );
+        let expected = sign(&key, &sts);
+        if bool::from(expected.as_bytes().ct_eq(auth.signature().as_bytes())) {
+            Ok(())
+        } else {
+            Err(SigV4Error::SignatureDoesNotMatch {
+                canonical_request: creq,
+                string_to_sign: sts,
+            })
+        }
+    }
+
+    /// Picks the payload hash that was signed: `x-amz-content-sha256` when sent (after checking
+    /// it against the body), else the body's hash.
+    fn payload_hash<'p>(
+        &self,
+        req: &SignableRequest<'_>,
+        payload: PayloadHash<'p>,
+    ) -> Result<Cow<'p, str>, SigV4Error> {
+        let computed = match payload {
+            PayloadHash::Body(body) => Cow::Owned(sha256_hex(body)),
+            PayloadHash::Sha256Hex(hex) => Cow::Borrowed(hex),
+        };
+        let Some(claimed) = req.headers.get(CONTENT_SHA256) else {
+            return Ok(computed);
+        };
+        let claimed = claimed.to_str().unwrap_or("");
+        if claimed == UNSIGNED_PAYLOAD {
+            return if self.config.allow_unsigned_payload {
+                Ok(Cow::Borrowed(UNSIGNED_PAYLOAD))
+            } else {
+                Err(SigV4Error::PayloadHashMismatch)
+            };
+        }
+        if claimed.eq_ignore_ascii_case(&computed) {
+            Ok(Cow::Owned(claimed.to_owned()))
+        } else {
+            Err(SigV4Error::PayloadHashMismatch)
+        }
+    }
+}
+
+fn verified(auth: &SigV4Auth<'_>, checked: &Checked) -> Verified {
+    let scope = auth.scope();
+    Verified {
+        access_key_id: auth.access_key_id().to_owned(),
+        region: scope.region.to_owned(),
+        service: scope.service.to_owned(),
+        signed_at: checked.date.time(),
+        presigned: auth.is_presigned(),
+    }
+}
+
+fn parse_amz_date(value: &str) -> Result<AmzDate, SigV4Error> {
+    AmzDate::parse_basic(value).ok_or_else(|| invalid_date(value))
+}
+
+fn invalid_date(value: &str) -> SigV4Error {
+    ParseAuthorizationError::new(format!(
+        "Date must be in ISO-8601 'basic format'. Got '{value}'. See \
+         http://en.wikipedia.org/wiki/ISO_8601"
+    ))
+    .into()
+}
