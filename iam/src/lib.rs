@@ -6,9 +6,11 @@
 //! - [`SecretKey`], [`SessionToken`]: redacting, zeroizing, constant-time secret wrappers, and
 //!   generators for access key ids and secrets.
 //! - [`Principal`]: who signed.
+//! - [`policy`]: the IAM policy language and its evaluator ([`policy::evaluate`]).
 //!
 //! Nothing here does I/O: the clock is passed in and credentials come through the store trait.
 
+pub mod policy;
 mod principal;
 mod secret;
 pub mod sigv4;
