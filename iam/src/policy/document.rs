@@ -36,11 +36,13 @@ pub enum Effect {
     Deny,
 }
 
+/// A JSON element that is one value or an array of them (`Many` first: `serde_json::Value`
+/// would also accept an array as `One`).
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum OneOrMany<T> {
-    One(T),
     Many(Vec<T>),
+    One(T),
 }
 
 impl<T> OneOrMany<T> {
