@@ -6,10 +6,12 @@
 //! - [`SecretKey`], [`SessionToken`]: redacting, zeroizing, constant-time secret wrappers, and
 //!   generators for access key ids and secrets.
 //! - [`Principal`]: who signed.
+//! - [`aps`]: the AMP action catalogue, the checks per operation and the AWS managed policies.
 //! - [`policy`]: the IAM policy language and its evaluator ([`policy::evaluate`]).
 //!
 //! Nothing here does I/O: the clock is passed in and credentials come through the store trait.
 
+pub mod aps;
 pub mod policy;
 mod principal;
 mod secret;

@@ -206,7 +206,7 @@ impl Condition {
             .filter(|v| !v.is_empty());
         if self.operator == Operator::Null {
             let absent = request_values.is_none();
-            return self.values.iter().any(|v| *v == Value::Null(absent));
+            return self.values.contains(&Value::Null(absent));
         }
         let Some(request_values) = request_values else {
             if self.if_exists {

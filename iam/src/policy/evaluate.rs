@@ -194,7 +194,7 @@ impl fmt::Display for Decision {
 
 /// Returns the account segment of an ARN, if it has a non-empty one.
 fn arn_account(arn: &str) -> Option<&str> {
-    arn.splitn(6, ':').nth(4).filter(|a| !a.is_empty())
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
 
 /// Finds the first statement with `effect` that applies; for resource policies the principal

@@ -43,21 +43,22 @@ impl Template {
             }
         };
         while let Some(c) = rest.chars().next() {
-            if variables && rest.starts_with("${") {
-                if let Some(end) = rest.find('}') {
-                    let inner = rest[2..end].trim();
-                    match inner {
-                        "*" | "?" | "$" => text.push_str(inner),
-                        _ => {
-                            if !text.is_empty() {
-                                parts.push(Part::Text(fold(&std::mem::take(&mut text))));
-                            }
-                            parts.push(parse_variable(inner));
+            if variables
+                && rest.starts_with("${")
+                && let Some(end) = rest.find('}')
+            {
+                let inner = rest[2..end].trim();
+                match inner {
+                    "*" | "?" | "$" => text.push_str(inner),
+                    _ => {
+                        if !text.is_empty() {
+                            parts.push(Part::Text(fold(&std::mem::take(&mut text))));
                         }
+                        parts.push(parse_variable(inner));
                     }
-                    rest = &rest[end + 1..];
-                    continue;
                 }
+                rest = &rest[end + 1..];
+                continue;
             }
             if wildcards && (c == '*' || c == '?') {
                 if !text.is_empty() {
