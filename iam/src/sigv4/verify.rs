@@ -468,3 +468,505 @@ fn invalid_date(value: &str) -> SigV4Error {
     ))
     .into()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashMap};
+
+    use async_trait::async_trait;
+    use http::Request;
+
+    use super::*;
+    use crate::principal::{CredentialStoreError, PrincipalKind, SessionBinding, StoredCredential};
+    use crate::secret::SessionToken;
+    use crate::sigv4::{SigningCredentials, sign_request};
+
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    const TOKEN: &str = "session-token-value";
+
+    fn t0() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_735_689_600)
+    }
+
+    fn principal(arn: &str) -> Principal {
+        Principal {
+            account_id: "123456789012".into(),
+            arn: arn.into(),
+            user_id: "AIDAEXAMPLE".into(),
+            user_name: Some("alice".into()),
+            kind: PrincipalKind::User,
+            tags: BTreeMap::new(),
+        }
+    }
+
+    struct Store(HashMap<&'static str, StoredCredential>);
+
+    #[async_trait]
+    impl CredentialStore for Store {
+        async fn lookup(
+            &self,
+            access_key_id: &str,
+            _session_token: Option<&str>,
+        ) -> Result<Option<StoredCredential>, CredentialStoreError> {
+            if access_key_id == "AKIABROKEN" {
+                return Err(CredentialStoreError("database down".into()));
+            }
+            Ok(self.0.get(access_key_id).cloned())
+        }
+    }
+
+    fn store() -> Store {
+        let long = StoredCredential {
+            secret: SecretKey::new(SECRET),
+            principal: principal("arn:aws:iam::123456789012:user/alice"),
+            status: KeyStatus::Active,
+            session: None,
+        };
+        let inactive = StoredCredential {
+            status: KeyStatus::Inactive,
+            ..long.clone()
+        };
+        let temporary = StoredCredential {
+            session: Some(SessionBinding {
+                token: SessionToken::new(TOKEN),
+                expires_at: t0() + Duration::from_secs(3600),
+            }),
+            ..long.clone()
+        };
+        Store(HashMap::from([
+            ("AKIAALICE", long),
+            ("AKIAOFF", inactive),
+            ("ASIATEMP", temporary),
+        ]))
+    }
+
+    fn creds(id: &str, token: Option<&str>) -> SigningCredentials {
+        SigningCredentials {
+            access_key_id: id.into(),
+            secret: SecretKey::new(SECRET),
+            session_token: token.map(SessionToken::new),
+        }
+    }
+
+    /// A remote-write-like request signed for `aps` at `at`.
+    fn signed(id: &str, token: Option<&str>, at: SystemTime, body: &[u8]) -> http::request::Parts {
+        let (mut parts, ()) =
+            Request::post("http://127.0.0.1:9096/workspaces/ws-1/api/v1/remote_write")
+                .header("content-type", "application/x-protobuf")
+                .header("content-encoding", "snappy")
+                .header("x-prometheus-remote-write-version", "0.1.0")
+                .body(())
+                .unwrap()
+                .into_parts();
+        sign_request(&mut parts, body, &creds(id, token), "us-east-1", "aps", at).unwrap();
+        parts
+    }
+
+    fn verifier() -> Verifier {
+        Verifier::new(VerifierConfig::default())
+    }
+
+    async fn authenticate(
+        parts: &http::request::Parts,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Authenticated, SigV4Error> {
+        verifier()
+            .authenticate(parts, PayloadHash::Body(body), &store(), "aps", now)
+            .await
+    }
+
+    #[tokio::test]
+    async fn authenticates_long_term_and_temporary_keys() {
+        let body = b"snappy-protobuf";
+        let ok = authenticate(&signed("AKIAALICE", None, t0(), body), body, t0())
+            .await
+            .unwrap();
+        assert_eq!(ok.principal.arn, "arn:aws:iam::123456789012:user/alice");
+        assert_eq!(ok.verified.access_key_id, "AKIAALICE");
+        assert_eq!(
+            (ok.verified.region.as_str(), ok.verified.service.as_str()),
+            ("us-east-1", "aps")
+        );
+        assert!(!ok.with_session_token && !ok.verified.presigned);
+        let temp = authenticate(&signed("ASIATEMP", Some(TOKEN), t0(), body), body, t0())
+            .await
+            .unwrap();
+        assert!(temp.with_session_token);
+    }
+
+    #[tokio::test]
+    async fn rejects_bad_keys_and_tokens() {
+        let body = b"";
+        let cases: Vec<(http::request::Parts, SystemTime, &str)> = vec![
+            (
+                signed("AKIAUNKNOWN", None, t0(), body),
+                t0(),
+                "UnrecognizedClientException",
+            ),
+            (
+                signed("AKIAOFF", None, t0(), body),
+                t0(),
+                "UnrecognizedClientException",
+            ),
+            (
+                signed("ASIATEMP", None, t0(), body),
+                t0(),
+                "UnrecognizedClientException",
+            ),
+            (
+                signed("ASIATEMP", Some("forged"), t0(), body),
+                t0(),
+                "UnrecognizedClientException",
+            ),
+            (
+                signed("AKIAALICE", Some(TOKEN), t0(), body),
+                t0(),
+                "UnrecognizedClientException",
+            ),
+            (
+                signed(
+                    "ASIATEMP",
+                    Some(TOKEN),
+                    t0() + Duration::from_secs(3600),
+                    body,
+                ),
+                t0() + Duration::from_secs(3600),
+                "ExpiredTokenException",
+            ),
+            (
+                signed("AKIABROKEN", None, t0(), body),
+                t0(),
+                "InternalFailure",
+            ),
+        ];
+        for (parts, now, code) in cases {
+            let err = authenticate(&parts, body, now).await.unwrap_err();
+            assert_eq!(err.aws_code(), code, "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn rejects_tampered_body_and_signature() {
+        let parts = signed("AKIAALICE", None, t0(), b"body");
+        let err = authenticate(&parts, b"other body", t0()).await.unwrap_err();
+        assert!(
+            matches!(err, SigV4Error::SignatureDoesNotMatch { .. }),
+            "{err:?}"
+        );
+        let mut forged = parts.clone();
+        let auth = forged.headers["authorization"].to_str().unwrap().to_owned();
+        let flipped = format!(
+            "{}{}",
+            &auth[..auth.len() - 1],
+            if auth.ends_with('0') { '1' } else { '0' }
+        );
+        forged
+            .headers
+            .insert("authorization", flipped.parse().unwrap());
+        let err = authenticate(&forged, b"body", t0()).await.unwrap_err();
+        assert_eq!(err.aws_code(), "InvalidSignatureException");
+        assert_eq!(err.http_status(), http::StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn enforces_the_skew_window() {
+        let parts = signed("AKIAALICE", None, t0(), b"");
+        let late = t0() + Duration::from_secs(301);
+        let err = authenticate(&parts, b"", late).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Signature expired: 20250101T000000Z is now earlier than 20250101T000001Z (20250101T000501Z - 5 min.)"
+        );
+        assert!(
+            authenticate(&parts, b"", t0() + Duration::from_secs(299))
+                .await
+                .is_ok()
+        );
+        let early = t0() - Duration::from_secs(301);
+        let err = authenticate(&parts, b"", early).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("Signature not yet current: 20250101T000000Z is still later than"),
+            "{err}"
+        );
+        let wide = Verifier::new(VerifierConfig {
+            max_skew: Duration::from_secs(900),
+            ..VerifierConfig::default()
+        });
+        let ok = wide
+            .authenticate(&parts, PayloadHash::Body(b""), &store(), "aps", late)
+            .await;
+        assert!(ok.is_ok());
+    }
+
+    #[tokio::test]
+    async fn checks_the_credential_scope() {
+        let parts = signed("AKIAALICE", None, t0(), b"");
+        let err = verifier()
+            .authenticate(&parts, PayloadHash::Body(b""), &store(), "kms", t0())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Credential should be scoped to correct service: 'kms'. "
+        );
+        let eu = Verifier::new(VerifierConfig {
+            region: "eu-west-1".into(),
+            ..VerifierConfig::default()
+        });
+        let err = eu
+            .authenticate(&parts, PayloadHash::Body(b""), &store(), "aps", t0())
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("Credential should be scoped to a valid region")
+        );
+        let any = Verifier::new(VerifierConfig {
+            region: "eu-west-1".into(),
+            any_region: true,
+            ..VerifierConfig::default()
+        });
+        assert!(
+            any.authenticate(&parts, PayloadHash::Body(b""), &store(), "aps", t0())
+                .await
+                .is_ok()
+        );
+        // IAM is signed for us-east-1 whatever region the server answers for.
+        let (mut iam, ()) = Request::post("http://127.0.0.1:9096/")
+            .body(())
+            .unwrap()
+            .into_parts();
+        sign_request(
+            &mut iam,
+            b"",
+            &creds("AKIAALICE", None),
+            "us-east-1",
+            "iam",
+            t0(),
+        )
+        .unwrap();
+        assert!(
+            eu.authenticate(&iam, PayloadHash::Body(b""), &store(), "iam", t0())
+                .await
+                .is_ok()
+        );
+        // A scope date that differs from X-Amz-Date.
+        let mut bad = parts.clone();
+        let auth = bad.headers["authorization"]
+            .to_str()
+            .unwrap()
+            .replace("/20250101/", "/20250102/");
+        bad.headers.insert("authorization", auth.parse().unwrap());
+        let err = authenticate(&bad, b"", t0()).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("Date in Credential scope does not match"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn requires_authentication_elements() {
+        let (bare, ()) = Request::get("http://h/workspaces")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let err = authenticate(&bare, b"", t0()).await.unwrap_err();
+        assert_eq!(err.aws_code(), "MissingAuthenticationTokenException");
+        assert_eq!(
+            err.aws_code_for(super::super::Protocol::Query),
+            "MissingAuthenticationToken"
+        );
+        let mut no_date = signed("AKIAALICE", None, t0(), b"");
+        no_date.headers.remove("x-amz-date");
+        let err = authenticate(&no_date, b"", t0()).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+        );
+        assert_eq!(err.aws_code(), "IncompleteSignatureException");
+        let mut garbage = signed("AKIAALICE", None, t0(), b"");
+        garbage.headers.insert(
+            "authorization",
+            "AWS4-HMAC-SHA256 nonsense".parse().unwrap(),
+        );
+        let err = authenticate(&garbage, b"", t0()).await.unwrap_err();
+        assert_eq!(err.aws_code(), "IncompleteSignatureException");
+    }
+
+    #[tokio::test]
+    async fn requires_security_headers_to_be_signed() {
+        let mut parts = signed("ASIATEMP", Some(TOKEN), t0(), b"");
+        let auth = parts.headers["authorization"]
+            .to_str()
+            .unwrap()
+            .replace(";x-amz-security-token", "");
+        parts.headers.insert("authorization", auth.parse().unwrap());
+        let err = authenticate(&parts, b"", t0()).await.unwrap_err();
+        assert!(matches!(err, SigV4Error::UnsignedHeader(_)), "{err:?}");
+        let mut no_host = signed("AKIAALICE", None, t0(), b"");
+        let auth = no_host.headers["authorization"]
+            .to_str()
+            .unwrap()
+            .replace("host;", "");
+        no_host
+            .headers
+            .insert("authorization", auth.parse().unwrap());
+        let err = authenticate(&no_host, b"", t0()).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("'Host' or ':authority' must be a 'SignedHeader'")
+        );
+    }
+
+    #[tokio::test]
+    async fn checks_x_amz_content_sha256() {
+        let body = b"payload";
+        let (mut parts, ()) = Request::put("http://h/workspaces/ws-1/alias")
+            .body(())
+            .unwrap()
+            .into_parts();
+        parts
+            .headers
+            .insert("x-amz-content-sha256", sha256_hex(body).parse().unwrap());
+        sign_request(
+            &mut parts,
+            body,
+            &creds("AKIAALICE", None),
+            "us-east-1",
+            "aps",
+            t0(),
+        )
+        .unwrap();
+        assert!(authenticate(&parts, body, t0()).await.is_ok());
+        let hash = sha256_hex(body);
+        let precomputed = verifier()
+            .authenticate(&parts, PayloadHash::Sha256Hex(&hash), &store(), "aps", t0())
+            .await;
+        assert!(precomputed.is_ok());
+        let err = authenticate(&parts, b"other", t0()).await.unwrap_err();
+        assert!(matches!(err, SigV4Error::PayloadHashMismatch));
+
+        let (mut unsigned, ()) = Request::put("http://h/x").body(()).unwrap().into_parts();
+        unsigned
+            .headers
+            .insert("x-amz-content-sha256", UNSIGNED_PAYLOAD.parse().unwrap());
+        sign_request(
+            &mut unsigned,
+            b"anything",
+            &creds("AKIAALICE", None),
+            "us-east-1",
+            "aps",
+            t0(),
+        )
+        .unwrap();
+        assert!(authenticate(&unsigned, b"whatever", t0()).await.is_ok());
+        let strict = Verifier::new(VerifierConfig {
+            allow_unsigned_payload: false,
+            ..VerifierConfig::default()
+        });
+        let err = strict
+            .authenticate(&unsigned, PayloadHash::Body(b""), &store(), "aps", t0())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SigV4Error::PayloadHashMismatch));
+    }
+
+    #[tokio::test]
+    async fn accepts_a_signed_date_header() {
+        // Sign with X-Amz-Date, then move the timestamp into a `Date` header and re-sign by hand.
+        let secret = SecretKey::new(SECRET);
+        let (mut parts, ()) = Request::get("http://h/workspaces")
+            .body(())
+            .unwrap()
+            .into_parts();
+        parts.headers.insert("host", "h".parse().unwrap());
+        parts
+            .headers
+            .insert("date", "Wed, 01 Jan 2025 00:00:00 GMT".parse().unwrap());
+        let creq = crate::sigv4::canonical_request(
+            &SignableRequest::from_parts(&parts),
+            UriRules::STANDARD,
+            &[],
+            "date;host",
+            crate::sigv4::EMPTY_PAYLOAD_SHA256,
+        );
+        let sts = string_to_sign(
+            "20250101T000000Z",
+            "20250101/us-east-1/aps/aws4_request",
+            &creq,
+        );
+        let key = crate::sigv4::derive_signing_key(&secret, "20250101", "us-east-1", "aps");
+        let header = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIAALICE/20250101/us-east-1/aps/aws4_request, SignedHeaders=date;host, Signature={}",
+            sign(&key, &sts)
+        );
+        parts
+            .headers
+            .insert("authorization", header.parse().unwrap());
+        assert!(authenticate(&parts, b"", t0()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn verifies_presigned_urls() {
+        let secret = SecretKey::new(SECRET);
+        let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAALICE%2F20250101%2Fus-east-1%2Faps%2Faws4_request&X-Amz-Date=20250101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host";
+        let headers = {
+            let mut h = http::HeaderMap::new();
+            h.insert("host", "h".parse().unwrap());
+            h
+        };
+        let unsigned = SignableRequest {
+            method: "GET",
+            path: "/workspaces",
+            query: Some(query),
+            headers: &headers,
+            authority: None,
+        };
+        let creq = crate::sigv4::canonical_request(
+            &unsigned,
+            UriRules::STANDARD,
+            &[],
+            "host",
+            crate::sigv4::EMPTY_PAYLOAD_SHA256,
+        );
+        let sts = string_to_sign(
+            "20250101T000000Z",
+            "20250101/us-east-1/aps/aws4_request",
+            &creq,
+        );
+        let key = crate::sigv4::derive_signing_key(&secret, "20250101", "us-east-1", "aps");
+        let full = format!("{query}&X-Amz-Signature={}", sign(&key, &sts));
+        let req = SignableRequest {
+            query: Some(&full),
+            ..unsigned
+        };
+        let st = store();
+        let v = verifier();
+        let ok = v
+            .authenticate_signable(
+                &req,
+                PayloadHash::Body(b""),
+                &st,
+                "aps",
+                t0() + Duration::from_secs(60),
+            )
+            .await
+            .unwrap();
+        assert!(ok.verified.presigned);
+        let err = v
+            .authenticate_signable(
+                &req,
+                PayloadHash::Body(b""),
+                &st,
+                "aps",
+                t0() + Duration::from_secs(61),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "Request has expired");
+        assert_eq!(err.aws_code(), "AccessDeniedException");
+    }
+}
