@@ -1,8 +1,9 @@
 //! AWS Signature Version 4: parsing, canonicalization, key derivation and verification.
 //!
-//! One file per concern: [`authorization`] parses the header or presigned query,
-//! [`canonical`] builds the canonical request and string to sign, [`signing_key`] derives and
-//! caches keys, [`verify`] checks time, scope and signature, and [`sign`] signs as a client.
+//! One file per concern: `authorization` parses the header or presigned query ([`SigV4Auth`]),
+//! `canonical` builds the canonical request and string to sign, `signing_key` derives and
+//! caches keys, `verify` checks time, scope and signature ([`Verifier`]), and `sign` signs as a
+//! client ([`sign_request`]).
 
 mod amz_date;
 mod authorization;

@@ -100,6 +100,11 @@ impl RequestContext {
         self.insert("aws:SourceIp", ip.to_string());
     }
 
+    /// Sets `aws:RequestedRegion`.
+    pub fn set_requested_region(&mut self, region: &str) {
+        self.insert("aws:RequestedRegion", region);
+    }
+
     /// Sets `aws:SecureTransport`.
     pub fn set_secure_transport(&mut self, secure: bool) {
         self.insert("aws:SecureTransport", secure.to_string());
