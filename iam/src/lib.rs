@@ -69,6 +69,6 @@ pub use principal::{
     StoredCredential,
 };
 pub use secret::{
-    AccessKeyKind, RandomError, SecretKey, SessionToken, generate_access_key_id,
-    generate_secret_key, generate_session_token,
+    AccessKeyKind, RandomError, SecretKey, SessionToken, UniqueIdKind, generate_access_key_id,
+    generate_secret_key, generate_session_token, generate_unique_id,
 };

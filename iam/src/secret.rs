@@ -102,6 +102,31 @@ impl AccessKeyKind {
     }
 }
 
+/// The kind of IAM entity a unique id (`UserId`, `RoleId`, …) is generated for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueIdKind {
+    /// IAM user (`AIDA…`).
+    User,
+    /// IAM role (`AROA…`).
+    Role,
+    /// IAM group (`AGPA…`).
+    Group,
+    /// Managed policy (`ANPA…`).
+    Policy,
+}
+
+impl UniqueIdKind {
+    /// Returns the four-letter prefix AWS uses for this kind.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::User => "AIDA",
+            Self::Role => "AROA",
+            Self::Group => "AGPA",
+            Self::Policy => "ANPA",
+        }
+    }
+}
+
 /// Random generation failed (the operating system's CSPRNG is unavailable).
 #[derive(Debug, thiserror::Error)]
 #[error("the system random number generator failed")]
@@ -113,6 +138,16 @@ pub fn generate_access_key_id(kind: AccessKeyKind) -> Result<String, RandomError
     id.push_str(kind.prefix());
     id.push_str(&random_chars(KEY_ID_ALPHABET, 16)?);
     Ok(id)
+}
+
+/// Returns a new unique id: the prefix of `kind` and 17 random characters (21 in all, like
+/// AWS's `AIDA…`/`AROA…` ids).
+pub fn generate_unique_id(kind: UniqueIdKind) -> Result<String, RandomError> {
+    Ok(format!(
+        "{}{}",
+        kind.prefix(),
+        random_chars(KEY_ID_ALPHABET, 17)?
+    ))
 }
 
 /// Returns a new 40-character secret access key.
@@ -181,6 +216,20 @@ mod tests {
             long,
             generate_access_key_id(AccessKeyKind::LongTerm).unwrap()
         );
+    }
+
+    #[test]
+    fn generated_unique_ids_have_aws_shape() {
+        for (kind, prefix) in [
+            (UniqueIdKind::User, "AIDA"),
+            (UniqueIdKind::Role, "AROA"),
+            (UniqueIdKind::Group, "AGPA"),
+            (UniqueIdKind::Policy, "ANPA"),
+        ] {
+            let id = generate_unique_id(kind).unwrap();
+            assert_eq!(id.len(), 21);
+            assert!(id.starts_with(prefix));
+        }
     }
 
     #[test]

@@ -132,6 +132,8 @@ impl PrincipalEntry {
             "AWS" if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) => {
                 Ok(Self::Account(value.to_owned()))
             }
+            // Wildcards are not allowed in principal ARNs (only `*` alone).
+            "AWS" if value.contains('*') || value.contains('?') => Err(invalid()),
             "AWS" => {
                 let parts: Vec<&str> = value.splitn(6, ':').collect();
                 match parts.as_slice() {

@@ -130,9 +130,10 @@ impl SigV4Error {
                 pick("InvalidSignatureException", "SignatureDoesNotMatch")
             }
             Self::UnrecognizedClient => pick("UnrecognizedClientException", "InvalidClientTokenId"),
-            Self::ExpiredToken => "ExpiredTokenException",
+            Self::ExpiredToken => pick("ExpiredTokenException", "ExpiredToken"),
             Self::PresignedUrlExpired => pick("AccessDeniedException", "AccessDenied"),
-            Self::CredentialStore(_) => pick("InternalFailure", "InternalFailure"),
+            Self::CredentialStore(_) if protocol == Protocol::RestJson => "InternalServerException",
+            Self::CredentialStore(_) => "InternalFailure",
         }
     }
 

@@ -637,13 +637,23 @@ mod tests {
             (
                 signed("AKIABROKEN", None, t0(), body),
                 t0(),
-                "InternalFailure",
+                "InternalServerException",
             ),
         ];
         for (parts, now, code) in cases {
             let err = authenticate(&parts, body, now).await.unwrap_err();
             assert_eq!(err.aws_code(), code, "{err}");
         }
+    }
+
+    /// The api middleware awaits `authenticate` inside a tower service, so the future must be
+    /// `Send`; this fails to compile otherwise.
+    #[test]
+    fn authenticate_future_is_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let (verifier, store, parts) = (verifier(), store(), signed("AKIAALICE", None, t0(), b""));
+        let future = verifier.authenticate(&parts, PayloadHash::Body(b""), &store, "aps", t0());
+        assert_send(&future);
     }
 
     #[tokio::test]
