@@ -23,8 +23,8 @@ impl ArnPattern {
                 parts: Vec::new(),
             };
         }
-        let parts = source
-            .splitn(ARN_PARTS, ':')
+        let parts = split_pattern(source, variables)
+            .into_iter()
             .map(|p| Template::compile(p, true, variables, false))
             .collect();
         Self { any: false, parts }
@@ -57,6 +57,27 @@ impl ArnPattern {
         }
         Some(text.next().is_none())
     }
+}
+
+/// Splits a pattern into at most six parts on `:`, except inside `${…}` (variable names such
+/// as `${aws:username}` contain a colon).
+fn split_pattern(source: &str, variables: bool) -> Vec<&str> {
+    let mut parts = Vec::with_capacity(ARN_PARTS);
+    let (mut start, mut depth) = (0usize, 0usize);
+    let bytes = source.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'$' if variables && bytes.get(i + 1) == Some(&b'{') => depth += 1,
+            b'}' if depth > 0 => depth -= 1,
+            b':' if depth == 0 && parts.len() < ARN_PARTS - 1 => {
+                parts.push(&source[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&source[start..]);
+    parts
 }
 
 /// Returns whether `arn` matches the ARN pattern `pattern` (case-sensitive, `*` and `?` per
@@ -130,6 +151,34 @@ mod tests {
         for (pattern, arn, want) in cases {
             assert_eq!(arn_match(pattern, arn), want, "{pattern} vs {arn}");
         }
+    }
+
+    #[test]
+    fn variables_may_sit_in_any_segment() {
+        let mut ctx = RequestContext::new();
+        ctx.insert("aws:PrincipalAccount", "123456789012");
+        ctx.insert("aws:username", "alice");
+        let pattern = ArnPattern::compile(
+            "arn:aws:iam::${aws:PrincipalAccount}:user/${aws:username}",
+            true,
+        );
+        assert_eq!(
+            pattern.matches("arn:aws:iam::123456789012:user/alice", &ctx),
+            Some(true)
+        );
+        assert_eq!(
+            pattern.matches("arn:aws:iam::123456789013:user/alice", &ctx),
+            Some(false)
+        );
+        assert_eq!(split_pattern("a:${x:y}:c", true), vec!["a", "${x:y}", "c"]);
+        assert_eq!(
+            split_pattern("a:${x:y}:c", false),
+            vec!["a", "${x", "y}", "c"]
+        );
+        assert_eq!(
+            split_pattern("1:2:3:4:5:6:7", false),
+            vec!["1", "2", "3", "4", "5", "6:7"]
+        );
     }
 
     proptest! {
