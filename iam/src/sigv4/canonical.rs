@@ -193,12 +193,32 @@ pub fn canonical_query(raw_query: Option<&str>, exclude: &[&str]) -> String {
     out
 }
 
-/// Appends a header value trimmed, with runs of spaces and tabs collapsed to one space.
-fn push_trimmed_value(out: &mut String, value: &str) {
+/// Which characters header canonicalization trims and collapses. Clients disagree: botocore
+/// folds every kind of whitespace, the Rust and Go SDKs only spaces (tabs stay), so a verifier
+/// may have to try both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderWhitespace {
+    /// Spaces, tabs and line breaks (botocore; the AWS test suite).
+    All,
+    /// Spaces only (aws-sigv4, aws-sdk-go-v2).
+    SpacesOnly,
+}
+
+impl HeaderWhitespace {
+    fn is_whitespace(self, c: char) -> bool {
+        match self {
+            Self::All => matches!(c, ' ' | '\t' | '\r' | '\n'),
+            Self::SpacesOnly => c == ' ',
+        }
+    }
+}
+
+/// Appends a header value trimmed, with runs of whitespace collapsed to one space.
+fn push_trimmed_value(out: &mut String, value: &str, whitespace: HeaderWhitespace) {
     let mut pending_space = false;
     let mut started = false;
     for c in value.chars() {
-        if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
+        if whitespace.is_whitespace(c) {
             pending_space = started;
         } else {
             if pending_space {
@@ -222,6 +242,25 @@ pub fn canonical_request(
     signed_headers: &str,
     payload_hash: &str,
 ) -> String {
+    canonical_request_with(
+        req,
+        rules,
+        exclude_query,
+        signed_headers,
+        payload_hash,
+        HeaderWhitespace::All,
+    )
+}
+
+/// Like [`canonical_request`], with a choice of header whitespace handling.
+pub fn canonical_request_with(
+    req: &SignableRequest<'_>,
+    rules: UriRules,
+    exclude_query: &[&str],
+    signed_headers: &str,
+    payload_hash: &str,
+    whitespace: HeaderWhitespace,
+) -> String {
     let mut out = String::with_capacity(256 + req.path.len() + payload_hash.len());
     out.push_str(req.method);
     out.push('\n');
@@ -238,7 +277,11 @@ pub fn canonical_request(
                 out.push(',');
             }
             first = false;
-            push_trimmed_value(&mut out, &String::from_utf8_lossy(value.as_bytes()));
+            push_trimmed_value(
+                &mut out,
+                &String::from_utf8_lossy(value.as_bytes()),
+                whitespace,
+            );
         }
         if first
             && name == "host"
@@ -253,6 +296,18 @@ pub fn canonical_request(
     out.push('\n');
     out.push_str(payload_hash);
     out
+}
+
+/// Returns whether a signed header holds whitespace other than spaces, where clients'
+/// canonical forms differ.
+pub(crate) fn has_non_space_whitespace(req: &SignableRequest<'_>, signed_headers: &str) -> bool {
+    signed_headers.split(';').any(|name| {
+        req.headers.get_all(name).iter().any(|v| {
+            v.as_bytes()
+                .iter()
+                .any(|b| matches!(b, b'\t' | b'\r' | b'\n'))
+        })
+    })
 }
 
 /// Returns the lower-case hex SHA-256 of `data`.
@@ -330,11 +385,14 @@ mod tests {
     #[test]
     fn header_values_are_trimmed_and_collapsed() {
         let mut out = String::new();
-        push_trimmed_value(&mut out, "  a   b \t c  ");
+        push_trimmed_value(&mut out, "  a   b \t c  ", HeaderWhitespace::All);
         assert_eq!(out, "a b c");
         out.clear();
-        push_trimmed_value(&mut out, "\"a   b\"");
+        push_trimmed_value(&mut out, "\"a   b\"", HeaderWhitespace::All);
         assert_eq!(out, "\"a b\"");
+        out.clear();
+        push_trimmed_value(&mut out, "  a   b\tc ", HeaderWhitespace::SpacesOnly);
+        assert_eq!(out, "a b\tc");
     }
 
     /// Decodes a canonical URI produced with double encoding back to the normalized input.

@@ -7,7 +7,10 @@ use subtle::ConstantTimeEq;
 
 use super::amz_date::{AmzDate, format_basic, format_window};
 use super::authorization::{SigV4Auth, SignatureLocation};
-use super::canonical::{SignableRequest, UriRules, canonical_request, sha256_hex, string_to_sign};
+use super::canonical::{
+    HeaderWhitespace, SignableRequest, UriRules, canonical_request_with, has_non_space_whitespace,
+    sha256_hex, string_to_sign,
+};
 use super::error::{ParseAuthorizationError, SigV4Error};
 use super::signing_key::{SigningKeyCache, sign};
 use crate::principal::{CredentialStore, KeyStatus, Principal};
@@ -396,8 +399,6 @@ impl Verifier {
         } else {
             UriRules::for_service(scope.service)
         };
-        let creq = canonical_request(req, rules, exclude, auth.signed_headers(), &payload_hash);
-        let sts = string_to_sign(checked.date.basic(), auth.scope_str(), &creq);
         let key = self.keys.get_or_derive(
             auth.credential(),
             secret,
@@ -405,15 +406,34 @@ impl Verifier {
             scope.region,
             scope.service,
         );
-        let expected = sign(&key, &sts);
-        if bool::from(expected.as_bytes().ct_eq(auth.signature().as_bytes())) {
-            Ok(())
-        } else {
-            Err(SigV4Error::SignatureDoesNotMatch {
-                canonical_request: creq,
-                string_to_sign: sts,
-            })
+        let attempt = |whitespace| {
+            let creq = canonical_request_with(
+                req,
+                rules,
+                exclude,
+                auth.signed_headers(),
+                &payload_hash,
+                whitespace,
+            );
+            let sts = string_to_sign(checked.date.basic(), auth.scope_str(), &creq);
+            let matches: bool = sign(&key, &sts)
+                .as_bytes()
+                .ct_eq(auth.signature().as_bytes())
+                .into();
+            (matches, creq, sts)
+        };
+        let (matches, creq, sts) = attempt(HeaderWhitespace::All);
+        // Clients that fold only spaces sign a different form when a value holds a tab.
+        if matches
+            || (has_non_space_whitespace(req, auth.signed_headers())
+                && attempt(HeaderWhitespace::SpacesOnly).0)
+        {
+            return Ok(());
         }
+        Err(SigV4Error::SignatureDoesNotMatch {
+            canonical_request: creq,
+            string_to_sign: sts,
+        })
     }
 
     /// Picks the payload hash that was signed: `x-amz-content-sha256` when sent (after checking
