@@ -66,7 +66,7 @@ pub mod sigv4;
 
 pub use principal::{
     CredentialStore, CredentialStoreError, KeyStatus, Principal, PrincipalKind, SessionBinding,
-    StoredCredential,
+    StaticCredentialStore, StoredCredential,
 };
 pub use secret::{
     AccessKeyKind, RandomError, SecretKey, SessionToken, UniqueIdKind, generate_access_key_id,

@@ -114,3 +114,99 @@ pub trait CredentialStore: Send + Sync {
         session_token: Option<&str>,
     ) -> Result<Option<StoredCredential>, CredentialStoreError>;
 }
+
+/// An in-memory [`CredentialStore`]: bootstrap credentials from configuration, and tests.
+#[derive(Debug, Default)]
+pub struct StaticCredentialStore {
+    keys: std::sync::RwLock<std::collections::HashMap<String, StoredCredential>>,
+}
+
+impl StaticCredentialStore {
+    /// Creates an empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds or replaces the credential of `access_key_id`.
+    pub fn insert(&self, access_key_id: impl Into<String>, credential: StoredCredential) {
+        self.keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(access_key_id.into(), credential);
+    }
+
+    /// Removes the credential of `access_key_id`.
+    pub fn remove(&self, access_key_id: &str) {
+        self.keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(access_key_id);
+    }
+}
+
+#[async_trait]
+impl CredentialStore for StaticCredentialStore {
+    async fn lookup(
+        &self,
+        access_key_id: &str,
+        _session_token: Option<&str>,
+    ) -> Result<Option<StoredCredential>, CredentialStoreError> {
+        Ok(self
+            .keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(access_key_id)
+            .cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user() -> Principal {
+        Principal {
+            account_id: "123456789012".into(),
+            arn: "arn:aws:iam::123456789012:user/alice".into(),
+            user_id: "AIDAALICE".into(),
+            user_name: Some("alice".into()),
+            kind: PrincipalKind::User,
+            tags: BTreeMap::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn static_store_resolves_what_was_inserted() {
+        let store = StaticCredentialStore::new();
+        store.insert(
+            "AKIAALICE",
+            StoredCredential {
+                secret: SecretKey::new("s"),
+                principal: user(),
+                status: KeyStatus::Active,
+                session: None,
+            },
+        );
+        let found = store.lookup("AKIAALICE", None).await.unwrap().unwrap();
+        assert_eq!(found.principal.arn, "arn:aws:iam::123456789012:user/alice");
+        assert!(store.lookup("AKIAOTHER", None).await.unwrap().is_none());
+        store.remove("AKIAALICE");
+        assert!(store.lookup("AKIAALICE", None).await.unwrap().is_none());
+    }
+
+    #[test]
+    fn principal_types() {
+        let mut p = user();
+        assert_eq!(p.principal_type(), "User");
+        assert!(p.role_arn().is_none() && !p.is_root());
+        p.kind = PrincipalKind::AssumedRole {
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            session_name: "s".into(),
+        };
+        assert_eq!(p.principal_type(), "AssumedRole");
+        assert_eq!(p.role_arn(), Some("arn:aws:iam::123456789012:role/r"));
+        p.kind = PrincipalKind::Root;
+        assert_eq!(p.principal_type(), "Account");
+        assert!(p.is_root());
+    }
+}
