@@ -12,9 +12,10 @@ pub(crate) enum Token {
 }
 
 /// Returns whether `text` matches `pattern`. Iterative with single-star backtracking, so the
-/// cost stays linear in practice and never explodes on patterns such as `*a*a*a*b`.
+/// cost stays linear in practice and never explodes on patterns such as `*a*a*a*b`. Positions
+/// in `text` are byte offsets advanced one character at a time (no allocation).
 pub(crate) fn glob_match(pattern: &[Token], text: &str) -> bool {
-    let text: Vec<char> = text.chars().collect();
+    let next_len = |t: usize| text[t..].chars().next().map_or(1, char::len_utf8);
     let (mut p, mut t) = (0usize, 0usize);
     let mut backtrack: Option<(usize, usize)> = None;
     while t < text.len() {
@@ -25,17 +26,18 @@ pub(crate) fn glob_match(pattern: &[Token], text: &str) -> bool {
             }
             Some(Token::Any) => {
                 p += 1;
-                t += 1;
+                t += next_len(t);
             }
-            Some(Token::Char(c)) if *c == text[t] => {
+            Some(Token::Char(c)) if text[t..].starts_with(*c) => {
                 p += 1;
-                t += 1;
+                t += c.len_utf8();
             }
             _ => match backtrack {
                 Some((star_p, star_t)) => {
-                    backtrack = Some((star_p, star_t + 1));
+                    let resume = star_t + next_len(star_t);
+                    backtrack = Some((star_p, resume));
                     p = star_p + 1;
-                    t = star_t + 1;
+                    t = resume;
                 }
                 None => return false,
             },
@@ -105,6 +107,13 @@ mod tests {
     proptest! {
         #[test]
         fn agrees_with_naive_matcher(pattern in "[ab*?]{0,8}", text in "[ab]{0,10}") {
+            let p: Vec<char> = pattern.chars().collect();
+            let t: Vec<char> = text.chars().collect();
+            prop_assert_eq!(wildcard_match(&pattern, &text), naive(&p, &t));
+        }
+
+        #[test]
+        fn agrees_with_naive_matcher_on_unicode(pattern in "[aé*?ሴ]{0,8}", text in "[aéሴ]{0,10}") {
             let p: Vec<char> = pattern.chars().collect();
             let t: Vec<char> = text.chars().collect();
             prop_assert_eq!(wildcard_match(&pattern, &text), naive(&p, &t));
