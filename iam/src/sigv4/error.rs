@@ -14,6 +14,18 @@ pub enum Protocol {
     Query,
 }
 
+impl Protocol {
+    /// Returns the protocol of a signing service name: `iam`/`sts` speak `query`, `kms` and
+    /// `cloudtrail` json-1.1, everything else (`aps`) rest-json.
+    pub fn for_service(service: &str) -> Self {
+        match service {
+            "iam" | "sts" => Self::Query,
+            "kms" | "cloudtrail" => Self::Json,
+            _ => Self::RestJson,
+        }
+    }
+}
+
 /// A malformed `Authorization` header or presigned query. Opaque on purpose: callers map it
 /// to `IncompleteSignature` and show its message, nothing more.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -170,6 +182,15 @@ impl SigV4Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn protocols_per_service() {
+        assert_eq!(Protocol::for_service("aps"), Protocol::RestJson);
+        assert_eq!(Protocol::for_service("iam"), Protocol::Query);
+        assert_eq!(Protocol::for_service("sts"), Protocol::Query);
+        assert_eq!(Protocol::for_service("kms"), Protocol::Json);
+        assert_eq!(Protocol::for_service("cloudtrail"), Protocol::Json);
+    }
 
     #[test]
     fn codes_differ_per_protocol() {
