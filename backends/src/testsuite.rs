@@ -717,11 +717,11 @@ pub async fn anomaly_detectors(store: Arc<dyn MetadataStore>) {
         .await
         .unwrap();
     assert_eq!(rest.items.len(), 1);
-    assert_conflict(store.delete_anomaly_detector("ws-1", "ad-1", None).await);
     store
         .delete_anomaly_detector("ws-1", "ad-2", None)
         .await
         .unwrap();
+    assert_conflict(store.delete_anomaly_detector("ws-1", "ad-2", None).await);
     store.settle(Duration::ZERO).await.unwrap();
     assert_not_found(store.anomaly_detector("ws-1", "ad-2").await);
 }
