@@ -1,0 +1,109 @@
+//! Assembling and running the server.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ampd_backends::{MetadataStore, SqliteStore};
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::control::{self, ControlSettings, ControlState};
+use crate::extract::MAX_BODY_BYTES;
+use crate::pagination::PageTokens;
+use crate::{ops, trace};
+
+/// Builds the whole HTTP application: control plane and operational endpoints behind the
+/// request log.
+pub fn app(store: Arc<dyn MetadataStore>, control: ControlState) -> Router {
+    ops::router(store)
+        .merge(control::router(control))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(trace::log_request))
+}
+
+/// Opens the metadata store in `data_dir`, creating the folder if needed.
+pub async fn open_store(data_dir: &Path) -> anyhow::Result<SqliteStore> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data folder {}", data_dir.display()))?;
+    SqliteStore::open(&data_dir.join("metadata.db"))
+        .await
+        .with_context(|| format!("cannot open the metadata store in {}", data_dir.display()))
+}
+
+/// Completes status transitions older than `delay`, forever.
+async fn settle_loop(store: Arc<dyn MetadataStore>, delay: Duration) {
+    let tick = (delay / 4).clamp(Duration::from_millis(25), Duration::from_secs(1));
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if let Err(e) = store.settle(delay).await {
+            tracing::warn!(error = %e, "cannot complete lifecycle transitions");
+        }
+    }
+}
+
+/// Runs the server until SIGINT or SIGTERM, then finishes in-flight requests and returns.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let store: Arc<dyn MetadataStore> = Arc::new(open_store(&config.data_dir).await?);
+    let page_tokens = PageTokens::load_or_create(&config.data_dir)?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let settings = ControlSettings {
+        region: config.region.clone(),
+        account_id: config.account_id.clone(),
+        external_url: config.external_url.clone().unwrap_or_else(|| format!("http://{addr}")),
+        max_workspaces: config.max_workspaces,
+    };
+    let control = ControlState::new(settings, store.clone(), page_tokens);
+    let lifecycle = tokio::spawn(settle_loop(
+        store.clone(),
+        Duration::from_millis(config.transition_delay_ms),
+    ));
+    tracing::info!(
+        %addr, data_dir = %config.data_dir.display(), region = %config.region,
+        account_id = %config.account_id, "listening on {addr}"
+    );
+    axum::serve(listener, app(store, control))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")?;
+    lifecycle.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down, finishing in-flight requests");
+}
