@@ -81,7 +81,9 @@ pub fn identify(
     ctx: &AuthContext,
 ) -> Result<Caller, AwsError> {
     let caller = if let Some(value) = headers.get(http::header::AUTHORIZATION) {
-        let value = value.to_str().map_err(|_| incomplete("Authorization header is not ASCII"))?;
+        let value = value
+            .to_str()
+            .map_err(|_| incomplete("Authorization header is not ASCII"))?;
         let caller = parse_authorization(value)?;
         if !headers.contains_key("x-amz-date") && !headers.contains_key(http::header::DATE) {
             return Err(incomplete(
@@ -110,7 +112,9 @@ pub fn identify(
 }
 
 fn incomplete(message: impl Into<String>) -> AwsError {
-    AwsError::IncompleteSignature { message: message.into() }
+    AwsError::IncompleteSignature {
+        message: message.into(),
+    }
 }
 
 /// Parses `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`.
@@ -135,7 +139,8 @@ fn parse_authorization(value: &str) -> Result<Caller, AwsError> {
             _ => {}
         }
     }
-    let missing = |name: &str| incomplete(format!("Authorization header requires '{name}' parameter."));
+    let missing =
+        |name: &str| incomplete(format!("Authorization header requires '{name}' parameter."));
     let credential = credential.ok_or_else(|| missing("Credential"))?;
     let signed = signed.ok_or_else(|| missing("SignedHeaders"))?;
     let signature = signature.ok_or_else(|| missing("Signature"))?;
@@ -148,7 +153,11 @@ fn parse_presigned(query: &QueryParams) -> Result<Caller, AwsError> {
         return Err(incomplete(format!("X-Amz-Algorithm must be {ALGORITHM}")));
     }
     let get = |name: &str| {
-        query.get(name).ok_or_else(|| incomplete(format!("Query-string authentication requires the {name} parameter.")))
+        query.get(name).ok_or_else(|| {
+            incomplete(format!(
+                "Query-string authentication requires the {name} parameter."
+            ))
+        })
     };
     get("X-Amz-Date")?;
     build_caller(
@@ -177,14 +186,19 @@ fn build_caller(
         return Err(incomplete("Credential has an empty component"));
     }
     if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(incomplete(format!("Credential date '{date}' is not YYYYMMDD")));
+        return Err(incomplete(format!(
+            "Credential date '{date}' is not YYYYMMDD"
+        )));
     }
     if *terminator != "aws4_request" {
         return Err(AwsError::InvalidSignature {
             message: "Credential should be scoped with a valid terminator: 'aws4_request'".into(),
         });
     }
-    let signed: Vec<String> = signed_headers.split(';').map(str::to_ascii_lowercase).collect();
+    let signed: Vec<String> = signed_headers
+        .split(';')
+        .map(str::to_ascii_lowercase)
+        .collect();
     if signed.iter().any(String::is_empty) {
         return Err(incomplete("SignedHeaders is malformed"));
     }
@@ -209,7 +223,10 @@ mod tests {
     const SIG: &str = "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7";
 
     fn ctx() -> AuthContext {
-        AuthContext { operation: Operation::ListWorkspaces, region: Arc::from("us-east-1") }
+        AuthContext {
+            operation: Operation::ListWorkspaces,
+            region: Arc::from("us-east-1"),
+        }
     }
 
     fn headers(auth: &str) -> HeaderMap {
@@ -231,7 +248,10 @@ mod tests {
         let h = headers(&header_for("20250102/us-east-1/aps/aws4_request"));
         let caller = identify(&h, &QueryParams::default(), &ctx()).unwrap();
         assert_eq!(caller.access_key_id, "AKIDEXAMPLE");
-        assert_eq!(caller.signed_headers, ["content-type", "host", "x-amz-date"]);
+        assert_eq!(
+            caller.signed_headers,
+            ["content-type", "host", "x-amz-date"]
+        );
         assert!(!caller.presigned);
     }
 
@@ -274,8 +294,12 @@ mod tests {
             "20250102/eu-west-1/aps/aws4_request",
             "20250102/us-east-1/aps/aws5_request",
         ] {
-            let e = identify(&headers(&header_for(scope)), &QueryParams::default(), &ctx())
-                .unwrap_err();
+            let e = identify(
+                &headers(&header_for(scope)),
+                &QueryParams::default(),
+                &ctx(),
+            )
+            .unwrap_err();
             assert_eq!(e.code().1, "InvalidSignatureException", "{scope}");
         }
     }

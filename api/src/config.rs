@@ -161,8 +161,10 @@ pub enum ConfigError {
 impl Config {
     /// Parses a TOML document; absent settings take their defaults.
     pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        toml::from_str(text)
-            .map_err(|e| ConfigError::Parse { path: path.to_owned(), source: Box::new(e) })
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(e),
+        })
     }
 
     /// Merges defaults, the config file, then the environment and flags (already merged by
@@ -170,8 +172,10 @@ impl Config {
     pub fn load(args: &ServeArgs) -> Result<Self, ConfigError> {
         let mut config = match &args.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
                 Self::from_toml(&text, path)?
             }
             None => Self::default(),
@@ -203,15 +207,26 @@ impl Config {
 
     /// Checks every setting.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |field, message: &str| Err(ConfigError::Invalid { field, message: message.into() });
+        let invalid = |field, message: &str| {
+            Err(ConfigError::Invalid {
+                field,
+                message: message.into(),
+            })
+        };
         if self.account_id.len() != 12 || !self.account_id.bytes().all(|b| b.is_ascii_digit()) {
             return invalid("account_id", "must be exactly 12 digits");
         }
         let region_ok = {
             let parts: Vec<&str> = self.region.split('-').collect();
             parts.len() >= 3
-                && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-                && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+                && parts.iter().all(|p| {
+                    !p.is_empty()
+                        && p.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                })
+                && parts
+                    .last()
+                    .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
         };
         if !region_ok {
             return invalid("region", "must look like an AWS region, e.g. us-east-1");
@@ -246,14 +261,24 @@ mod tests {
         let text = std::fs::read_to_string(EXAMPLE).unwrap();
         let config = Config::from_toml(&text, Path::new(EXAMPLE)).unwrap();
         config.validate().unwrap();
-        assert_eq!(config, Config { external_url: config.external_url.clone(), ..Config::default() });
+        assert_eq!(
+            config,
+            Config {
+                external_url: config.external_url.clone(),
+                ..Config::default()
+            }
+        );
     }
 
     #[test]
     fn flags_override_the_file_which_overrides_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("ampd.toml");
-        std::fs::write(&file, "region = \"eu-west-1\"\naccount_id = \"123456789012\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "region = \"eu-west-1\"\naccount_id = \"123456789012\"\n",
+        )
+        .unwrap();
         let args = ServeArgs {
             config: Some(file),
             account_id: Some("210987654321".into()),

@@ -1,8 +1,7 @@
 //! The AMP control plane: rest-json routes for all 44 operations of the `amp` 2020-08-01 model.
 //!
-//! [`router`] builds the route table from [`Operation`], wraps every route in the
-//! authentication layer for its operation, and answers unknown routes and methods with
-//! AWS-shaped errors. Its only state is a [`ControlState`].
+//! [`router`] builds the route table from [`Operation`] and wraps every route in the
+//! authentication layer for its operation. Its only state is a [`ControlState`].
 
 mod alertmanager;
 mod alertmanager_file;
@@ -104,8 +103,8 @@ impl ControlState {
         body: &T,
     ) -> Result<Option<ClientToken>, AwsError> {
         let Some(token) = token else { return Ok(None) };
-        let mut body = serde_json::to_value(body)
-            .map_err(|e| AwsError::Internal(anyhow::Error::new(e)))?;
+        let mut body =
+            serde_json::to_value(body).map_err(|e| AwsError::Internal(anyhow::Error::new(e)))?;
         if let Value::Object(map) = &mut body {
             map.remove("clientToken");
         }
@@ -140,7 +139,10 @@ impl ControlState {
 
 /// Returns the wire status of a resource.
 fn status(s: Status) -> ResourceStatus {
-    ResourceStatus { status_code: s.as_str().to_owned(), status_reason: None }
+    ResourceStatus {
+        status_code: s.as_str().to_owned(),
+        status_reason: None,
+    }
 }
 
 /// Drops `null` members: AWS omits absent members rather than sending `null`, and botocore
@@ -182,70 +184,244 @@ where
     H: Handler<T, ControlState>,
     T: 'static,
 {
-    let ctx = AuthContext { operation: op, region: region.clone() };
+    let ctx = AuthContext {
+        operation: op,
+        region: region.clone(),
+    };
     on(op.method_filter(), handler)
         .route_layer(axum::middleware::from_fn_with_state(ctx, authenticate))
 }
 
 /// Builds the control-plane router: one route per [`Operation`], each behind the
-/// authentication layer, with AWS-shaped answers for unknown routes and methods.
+/// authentication layer. It has no fallback so it can be merged with the other protocol
+/// routers; the assembled app answers unknown routes with [`unknown_operation`].
 pub fn router(state: ControlState) -> Router {
     use Operation as Op;
     let r = &state.0.region.clone();
     let routes = [
-        (Op::CreateAlertManagerDefinition, endpoint(Op::CreateAlertManagerDefinition, alertmanager::create, r)),
-        (Op::CreateAnomalyDetector, endpoint(Op::CreateAnomalyDetector, anomaly::create, r)),
-        (Op::CreateLoggingConfiguration, endpoint(Op::CreateLoggingConfiguration, logging::create, r)),
-        (Op::CreateQueryLoggingConfiguration, endpoint(Op::CreateQueryLoggingConfiguration, logging::create_query, r)),
-        (Op::CreateRuleGroupsNamespace, endpoint(Op::CreateRuleGroupsNamespace, rule_groups::create, r)),
-        (Op::CreateScraper, endpoint(Op::CreateScraper, scrapers::create, r)),
-        (Op::CreateWorkspace, endpoint(Op::CreateWorkspace, workspaces::create, r)),
-        (Op::DeleteAlertManagerDefinition, endpoint(Op::DeleteAlertManagerDefinition, alertmanager::delete, r)),
-        (Op::DeleteAnomalyDetector, endpoint(Op::DeleteAnomalyDetector, anomaly::delete, r)),
-        (Op::DeleteLoggingConfiguration, endpoint(Op::DeleteLoggingConfiguration, logging::delete, r)),
-        (Op::DeleteQueryLoggingConfiguration, endpoint(Op::DeleteQueryLoggingConfiguration, logging::delete_query, r)),
-        (Op::DeleteResourcePolicy, endpoint(Op::DeleteResourcePolicy, policy::delete, r)),
-        (Op::DeleteRuleGroupsNamespace, endpoint(Op::DeleteRuleGroupsNamespace, rule_groups::delete, r)),
-        (Op::DeleteScraper, endpoint(Op::DeleteScraper, scrapers::delete, r)),
-        (Op::DeleteScraperLoggingConfiguration, endpoint(Op::DeleteScraperLoggingConfiguration, scrapers::delete_logging, r)),
-        (Op::DeleteWorkspace, endpoint(Op::DeleteWorkspace, workspaces::delete, r)),
-        (Op::DescribeAlertManagerDefinition, endpoint(Op::DescribeAlertManagerDefinition, alertmanager::describe, r)),
-        (Op::DescribeAnomalyDetector, endpoint(Op::DescribeAnomalyDetector, anomaly::describe, r)),
-        (Op::DescribeLoggingConfiguration, endpoint(Op::DescribeLoggingConfiguration, logging::describe, r)),
-        (Op::DescribeQueryLoggingConfiguration, endpoint(Op::DescribeQueryLoggingConfiguration, logging::describe_query, r)),
-        (Op::DescribeResourcePolicy, endpoint(Op::DescribeResourcePolicy, policy::describe, r)),
-        (Op::DescribeRuleGroupsNamespace, endpoint(Op::DescribeRuleGroupsNamespace, rule_groups::describe, r)),
-        (Op::DescribeScraper, endpoint(Op::DescribeScraper, scrapers::describe, r)),
-        (Op::DescribeScraperLoggingConfiguration, endpoint(Op::DescribeScraperLoggingConfiguration, scrapers::describe_logging, r)),
-        (Op::DescribeWorkspace, endpoint(Op::DescribeWorkspace, workspaces::describe, r)),
-        (Op::DescribeWorkspaceConfiguration, endpoint(Op::DescribeWorkspaceConfiguration, workspaces::describe_configuration, r)),
-        (Op::GetDefaultScraperConfiguration, endpoint(Op::GetDefaultScraperConfiguration, scrapers::default_configuration, r)),
-        (Op::ListAnomalyDetectors, endpoint(Op::ListAnomalyDetectors, anomaly::list, r)),
-        (Op::ListRuleGroupsNamespaces, endpoint(Op::ListRuleGroupsNamespaces, rule_groups::list, r)),
-        (Op::ListScrapers, endpoint(Op::ListScrapers, scrapers::list, r)),
-        (Op::ListTagsForResource, endpoint(Op::ListTagsForResource, tags::list, r)),
-        (Op::ListWorkspaces, endpoint(Op::ListWorkspaces, workspaces::list, r)),
-        (Op::PutAlertManagerDefinition, endpoint(Op::PutAlertManagerDefinition, alertmanager::put, r)),
-        (Op::PutAnomalyDetector, endpoint(Op::PutAnomalyDetector, anomaly::put, r)),
-        (Op::PutResourcePolicy, endpoint(Op::PutResourcePolicy, policy::put, r)),
-        (Op::PutRuleGroupsNamespace, endpoint(Op::PutRuleGroupsNamespace, rule_groups::put, r)),
+        (
+            Op::CreateAlertManagerDefinition,
+            endpoint(Op::CreateAlertManagerDefinition, alertmanager::create, r),
+        ),
+        (
+            Op::CreateAnomalyDetector,
+            endpoint(Op::CreateAnomalyDetector, anomaly::create, r),
+        ),
+        (
+            Op::CreateLoggingConfiguration,
+            endpoint(Op::CreateLoggingConfiguration, logging::create, r),
+        ),
+        (
+            Op::CreateQueryLoggingConfiguration,
+            endpoint(
+                Op::CreateQueryLoggingConfiguration,
+                logging::create_query,
+                r,
+            ),
+        ),
+        (
+            Op::CreateRuleGroupsNamespace,
+            endpoint(Op::CreateRuleGroupsNamespace, rule_groups::create, r),
+        ),
+        (
+            Op::CreateScraper,
+            endpoint(Op::CreateScraper, scrapers::create, r),
+        ),
+        (
+            Op::CreateWorkspace,
+            endpoint(Op::CreateWorkspace, workspaces::create, r),
+        ),
+        (
+            Op::DeleteAlertManagerDefinition,
+            endpoint(Op::DeleteAlertManagerDefinition, alertmanager::delete, r),
+        ),
+        (
+            Op::DeleteAnomalyDetector,
+            endpoint(Op::DeleteAnomalyDetector, anomaly::delete, r),
+        ),
+        (
+            Op::DeleteLoggingConfiguration,
+            endpoint(Op::DeleteLoggingConfiguration, logging::delete, r),
+        ),
+        (
+            Op::DeleteQueryLoggingConfiguration,
+            endpoint(
+                Op::DeleteQueryLoggingConfiguration,
+                logging::delete_query,
+                r,
+            ),
+        ),
+        (
+            Op::DeleteResourcePolicy,
+            endpoint(Op::DeleteResourcePolicy, policy::delete, r),
+        ),
+        (
+            Op::DeleteRuleGroupsNamespace,
+            endpoint(Op::DeleteRuleGroupsNamespace, rule_groups::delete, r),
+        ),
+        (
+            Op::DeleteScraper,
+            endpoint(Op::DeleteScraper, scrapers::delete, r),
+        ),
+        (
+            Op::DeleteScraperLoggingConfiguration,
+            endpoint(
+                Op::DeleteScraperLoggingConfiguration,
+                scrapers::delete_logging,
+                r,
+            ),
+        ),
+        (
+            Op::DeleteWorkspace,
+            endpoint(Op::DeleteWorkspace, workspaces::delete, r),
+        ),
+        (
+            Op::DescribeAlertManagerDefinition,
+            endpoint(
+                Op::DescribeAlertManagerDefinition,
+                alertmanager::describe,
+                r,
+            ),
+        ),
+        (
+            Op::DescribeAnomalyDetector,
+            endpoint(Op::DescribeAnomalyDetector, anomaly::describe, r),
+        ),
+        (
+            Op::DescribeLoggingConfiguration,
+            endpoint(Op::DescribeLoggingConfiguration, logging::describe, r),
+        ),
+        (
+            Op::DescribeQueryLoggingConfiguration,
+            endpoint(
+                Op::DescribeQueryLoggingConfiguration,
+                logging::describe_query,
+                r,
+            ),
+        ),
+        (
+            Op::DescribeResourcePolicy,
+            endpoint(Op::DescribeResourcePolicy, policy::describe, r),
+        ),
+        (
+            Op::DescribeRuleGroupsNamespace,
+            endpoint(Op::DescribeRuleGroupsNamespace, rule_groups::describe, r),
+        ),
+        (
+            Op::DescribeScraper,
+            endpoint(Op::DescribeScraper, scrapers::describe, r),
+        ),
+        (
+            Op::DescribeScraperLoggingConfiguration,
+            endpoint(
+                Op::DescribeScraperLoggingConfiguration,
+                scrapers::describe_logging,
+                r,
+            ),
+        ),
+        (
+            Op::DescribeWorkspace,
+            endpoint(Op::DescribeWorkspace, workspaces::describe, r),
+        ),
+        (
+            Op::DescribeWorkspaceConfiguration,
+            endpoint(
+                Op::DescribeWorkspaceConfiguration,
+                workspaces::describe_configuration,
+                r,
+            ),
+        ),
+        (
+            Op::GetDefaultScraperConfiguration,
+            endpoint(
+                Op::GetDefaultScraperConfiguration,
+                scrapers::default_configuration,
+                r,
+            ),
+        ),
+        (
+            Op::ListAnomalyDetectors,
+            endpoint(Op::ListAnomalyDetectors, anomaly::list, r),
+        ),
+        (
+            Op::ListRuleGroupsNamespaces,
+            endpoint(Op::ListRuleGroupsNamespaces, rule_groups::list, r),
+        ),
+        (
+            Op::ListScrapers,
+            endpoint(Op::ListScrapers, scrapers::list, r),
+        ),
+        (
+            Op::ListTagsForResource,
+            endpoint(Op::ListTagsForResource, tags::list, r),
+        ),
+        (
+            Op::ListWorkspaces,
+            endpoint(Op::ListWorkspaces, workspaces::list, r),
+        ),
+        (
+            Op::PutAlertManagerDefinition,
+            endpoint(Op::PutAlertManagerDefinition, alertmanager::put, r),
+        ),
+        (
+            Op::PutAnomalyDetector,
+            endpoint(Op::PutAnomalyDetector, anomaly::put, r),
+        ),
+        (
+            Op::PutResourcePolicy,
+            endpoint(Op::PutResourcePolicy, policy::put, r),
+        ),
+        (
+            Op::PutRuleGroupsNamespace,
+            endpoint(Op::PutRuleGroupsNamespace, rule_groups::put, r),
+        ),
         (Op::TagResource, endpoint(Op::TagResource, tags::tag, r)),
-        (Op::UntagResource, endpoint(Op::UntagResource, tags::untag, r)),
-        (Op::UpdateLoggingConfiguration, endpoint(Op::UpdateLoggingConfiguration, logging::update, r)),
-        (Op::UpdateQueryLoggingConfiguration, endpoint(Op::UpdateQueryLoggingConfiguration, logging::update_query, r)),
-        (Op::UpdateScraper, endpoint(Op::UpdateScraper, scrapers::update, r)),
-        (Op::UpdateScraperLoggingConfiguration, endpoint(Op::UpdateScraperLoggingConfiguration, scrapers::update_logging, r)),
-        (Op::UpdateWorkspaceAlias, endpoint(Op::UpdateWorkspaceAlias, workspaces::update_alias, r)),
-        (Op::UpdateWorkspaceConfiguration, endpoint(Op::UpdateWorkspaceConfiguration, workspaces::update_configuration, r)),
+        (
+            Op::UntagResource,
+            endpoint(Op::UntagResource, tags::untag, r),
+        ),
+        (
+            Op::UpdateLoggingConfiguration,
+            endpoint(Op::UpdateLoggingConfiguration, logging::update, r),
+        ),
+        (
+            Op::UpdateQueryLoggingConfiguration,
+            endpoint(
+                Op::UpdateQueryLoggingConfiguration,
+                logging::update_query,
+                r,
+            ),
+        ),
+        (
+            Op::UpdateScraper,
+            endpoint(Op::UpdateScraper, scrapers::update, r),
+        ),
+        (
+            Op::UpdateScraperLoggingConfiguration,
+            endpoint(
+                Op::UpdateScraperLoggingConfiguration,
+                scrapers::update_logging,
+                r,
+            ),
+        ),
+        (
+            Op::UpdateWorkspaceAlias,
+            endpoint(Op::UpdateWorkspaceAlias, workspaces::update_alias, r),
+        ),
+        (
+            Op::UpdateWorkspaceConfiguration,
+            endpoint(
+                Op::UpdateWorkspaceConfiguration,
+                workspaces::update_configuration,
+                r,
+            ),
+        ),
     ];
     let mut router = Router::new();
     for (op, method_router) in routes {
         router = router.route(op.path(), method_router);
     }
-    router
-        .fallback(unknown_operation)
-        .method_not_allowed_fallback(unknown_operation)
-        .with_state(state)
+    router.with_state(state)
 }
 
 /// Answers a request no operation matches.

@@ -167,9 +167,10 @@ impl AwsError {
             Self::AccessDenied { .. } => (StatusCode::FORBIDDEN, "AccessDeniedException"),
             Self::ResourceNotFound { .. } => (StatusCode::NOT_FOUND, "ResourceNotFoundException"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "ConflictException"),
-            Self::ServiceQuotaExceeded { .. } => {
-                (StatusCode::PAYMENT_REQUIRED, "ServiceQuotaExceededException")
-            }
+            Self::ServiceQuotaExceeded { .. } => (
+                StatusCode::PAYMENT_REQUIRED,
+                "ServiceQuotaExceededException",
+            ),
             Self::Throttling { .. } => (StatusCode::TOO_MANY_REQUESTS, "ThrottlingException"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerException"),
             Self::MissingAuthenticationToken => {
@@ -201,12 +202,25 @@ impl AwsError {
                     body.insert("fieldList".into(), Value::Array(list));
                 }
             }
-            Self::ResourceNotFound { resource_id, resource_type, .. }
-            | Self::Conflict { resource_id, resource_type, .. } => {
+            Self::ResourceNotFound {
+                resource_id,
+                resource_type,
+                ..
+            }
+            | Self::Conflict {
+                resource_id,
+                resource_type,
+                ..
+            } => {
                 body.insert("resourceId".into(), json!(resource_id));
                 body.insert("resourceType".into(), json!(resource_type));
             }
-            Self::ServiceQuotaExceeded { resource_id, resource_type, quota_code, .. } => {
+            Self::ServiceQuotaExceeded {
+                resource_id,
+                resource_type,
+                quota_code,
+                ..
+            } => {
                 body.insert("resourceId".into(), json!(resource_id));
                 body.insert("resourceType".into(), json!(resource_type));
                 body.insert("serviceCode".into(), json!(SERVICE_CODE));
@@ -222,7 +236,10 @@ impl AwsError {
 
     fn retry_after(&self) -> Option<u32> {
         match self {
-            Self::Throttling { retry_after_seconds, .. } => Some(*retry_after_seconds),
+            Self::Throttling {
+                retry_after_seconds,
+                ..
+            } => Some(*retry_after_seconds),
             Self::Internal(_) => Some(1),
             _ => None,
         }
@@ -246,26 +263,40 @@ impl IntoResponse for AwsError {
 impl From<StoreError> for AwsError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound { resource_type, resource_id } => Self::ResourceNotFound {
+            StoreError::NotFound {
+                resource_type,
+                resource_id,
+            } => Self::ResourceNotFound {
                 message: format!("{resource_type} not found: {resource_id}"),
                 resource_id,
                 resource_type: resource_type.as_str(),
             },
-            StoreError::Conflict { message, resource_type, resource_id } => {
-                Self::Conflict { message, resource_id, resource_type: resource_type.as_str() }
-            }
-            StoreError::QuotaExceeded { message, resource_type, resource_id } => {
-                Self::ServiceQuotaExceeded {
-                    message,
-                    resource_id,
-                    resource_type: resource_type.as_str(),
-                    quota_code: "workspaces-per-region",
-                }
-            }
+            StoreError::Conflict {
+                message,
+                resource_type,
+                resource_id,
+            } => Self::Conflict {
+                message,
+                resource_id,
+                resource_type: resource_type.as_str(),
+            },
+            StoreError::QuotaExceeded {
+                message,
+                resource_type,
+                resource_id,
+            } => Self::ServiceQuotaExceeded {
+                message,
+                resource_id,
+                resource_type: resource_type.as_str(),
+                quota_code: "workspaces-per-region",
+            },
             StoreError::LimitExceeded { message } => Self::Validation {
                 message: message.clone(),
                 reason: ValidationReason::FieldValidationFailed,
-                fields: vec![FieldIssue { name: "tags".into(), message }],
+                fields: vec![FieldIssue {
+                    name: "tags".into(),
+                    message,
+                }],
             },
             StoreError::Internal(source) => Self::Internal(anyhow::Error::from_boxed(source)),
         }
@@ -282,7 +313,10 @@ mod tests {
             resource_type: ampd_backends::ResourceType::Workspace,
             resource_id: "ws-1".into(),
         });
-        assert_eq!(e.code(), (StatusCode::NOT_FOUND, "ResourceNotFoundException"));
+        assert_eq!(
+            e.code(),
+            (StatusCode::NOT_FOUND, "ResourceNotFoundException")
+        );
         let body = e.body();
         assert_eq!(body["resourceId"], "ws-1");
         assert_eq!(body["resourceType"], "WORKSPACE");
@@ -296,7 +330,10 @@ mod tests {
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(res.headers()["x-amzn-ErrorType"], "InternalServerException");
         assert_eq!(res.headers()["Retry-After"], "1");
-        let detail = res.extensions().get::<ErrorDetail>().map(|d| format!("{:#}", d.0));
+        let detail = res
+            .extensions()
+            .get::<ErrorDetail>()
+            .map(|d| format!("{:#}", d.0));
         assert!(detail.is_some());
     }
 

@@ -23,18 +23,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AwsJson<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| AwsError::cannot_parse(format!("cannot read request body: {e}")))?;
-        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
-        serde_json::from_slice(bytes).map(AwsJson).map_err(|e| match e.classify() {
-            // Well-formed JSON of the wrong shape: a missing member or a wrong type.
-            Category::Data => AwsError::Validation {
-                message: format!("invalid request body: {e}"),
-                reason: crate::error::ValidationReason::FieldValidationFailed,
-                fields: Vec::new(),
-            },
-            Category::Io | Category::Syntax | Category::Eof => {
-                AwsError::cannot_parse(format!("request body is not valid JSON: {e}"))
-            }
-        })
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(bytes)
+            .map(AwsJson)
+            .map_err(|e| match e.classify() {
+                // Well-formed JSON of the wrong shape: a missing member or a wrong type.
+                Category::Data => AwsError::Validation {
+                    message: format!("invalid request body: {e}"),
+                    reason: crate::error::ValidationReason::FieldValidationFailed,
+                    fields: Vec::new(),
+                },
+                Category::Io | Category::Syntax | Category::Eof => {
+                    AwsError::cannot_parse(format!("request body is not valid JSON: {e}"))
+                }
+            })
     }
 }
 
@@ -60,17 +66,28 @@ pub struct QueryParams(pub Vec<(String, String)>);
 impl QueryParams {
     /// Parses a raw query string.
     pub fn parse(query: &str) -> Self {
-        Self(url::form_urlencoded::parse(query.as_bytes()).into_owned().collect())
+        Self(
+            url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect(),
+        )
     }
 
     /// Returns the first value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Returns every value of `name`, in order.
     pub fn all(&self, name: &str) -> Vec<String> {
-        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 }
 

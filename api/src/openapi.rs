@@ -20,33 +20,82 @@ use crate::operation::Operation;
         version = "2020-08-01"
     ),
     components(schemas(
-        ResourceStatus, CreateWorkspaceRequest, CreateWorkspaceResponse, WorkspaceDescription,
-        DescribeWorkspaceResponse, WorkspaceSummary, ListWorkspacesResponse,
-        UpdateWorkspaceAliasRequest, LimitsPerLabelSetEntry, LimitsPerLabelSet,
-        WorkspaceConfigurationDescription, DescribeWorkspaceConfigurationResponse,
-        UpdateWorkspaceConfigurationRequest, StatusResponse, TagResourceRequest,
-        ListTagsForResourceResponse, CreateRuleGroupsNamespaceRequest,
-        PutRuleGroupsNamespaceRequest, RuleGroupsNamespaceResponse,
-        RuleGroupsNamespaceDescription, DescribeRuleGroupsNamespaceResponse,
-        RuleGroupsNamespaceSummary, ListRuleGroupsNamespacesResponse,
-        AlertManagerDefinitionRequest, AlertManagerDefinitionDescription,
-        DescribeAlertManagerDefinitionResponse, LoggingConfigurationRequest,
-        LoggingConfigurationMetadata, DescribeLoggingConfigurationResponse,
-        CloudWatchLogDestination, LoggingFilter, LoggingDestination,
-        QueryLoggingConfigurationRequest, QueryLoggingConfigurationMetadata,
-        DescribeQueryLoggingConfigurationResponse, PutResourcePolicyRequest,
-        PutResourcePolicyResponse, DescribeResourcePolicyResponse, ScrapeConfiguration,
-        EksConfiguration, VpcConfiguration, Source, AmpConfiguration, CloudWatchConfiguration,
-        Destination, RoleConfiguration, OpenSearchExporterConfiguration,
-        KafkaExporterConfiguration, ExporterConfiguration, CreateScraperRequest, ScraperResponse,
-        ScraperDescription, DescribeScraperResponse, ScraperSummary, ListScrapersResponse,
-        UpdateScraperRequest, DeleteScraperResponse, GetDefaultScraperConfigurationResponse,
-        ScraperLoggingDestination, ComponentConfig, ScraperComponent,
-        UpdateScraperLoggingConfigurationRequest, DescribeScraperLoggingConfigurationResponse,
-        IgnoreNearExpected, RandomCutForestConfiguration, AnomalyDetectorConfiguration,
-        AnomalyDetectorMissingDataAction, CreateAnomalyDetectorRequest, PutAnomalyDetectorRequest,
-        AnomalyDetectorResponse, AnomalyDetectorDescription, DescribeAnomalyDetectorResponse,
-        AnomalyDetectorSummary, ListAnomalyDetectorsResponse, ValidationExceptionField, ErrorBody,
+        ResourceStatus,
+        CreateWorkspaceRequest,
+        CreateWorkspaceResponse,
+        WorkspaceDescription,
+        DescribeWorkspaceResponse,
+        WorkspaceSummary,
+        ListWorkspacesResponse,
+        UpdateWorkspaceAliasRequest,
+        LimitsPerLabelSetEntry,
+        LimitsPerLabelSet,
+        WorkspaceConfigurationDescription,
+        DescribeWorkspaceConfigurationResponse,
+        UpdateWorkspaceConfigurationRequest,
+        StatusResponse,
+        TagResourceRequest,
+        ListTagsForResourceResponse,
+        CreateRuleGroupsNamespaceRequest,
+        PutRuleGroupsNamespaceRequest,
+        RuleGroupsNamespaceResponse,
+        RuleGroupsNamespaceDescription,
+        DescribeRuleGroupsNamespaceResponse,
+        RuleGroupsNamespaceSummary,
+        ListRuleGroupsNamespacesResponse,
+        AlertManagerDefinitionRequest,
+        AlertManagerDefinitionDescription,
+        DescribeAlertManagerDefinitionResponse,
+        LoggingConfigurationRequest,
+        LoggingConfigurationMetadata,
+        DescribeLoggingConfigurationResponse,
+        CloudWatchLogDestination,
+        LoggingFilter,
+        LoggingDestination,
+        QueryLoggingConfigurationRequest,
+        QueryLoggingConfigurationMetadata,
+        DescribeQueryLoggingConfigurationResponse,
+        PutResourcePolicyRequest,
+        PutResourcePolicyResponse,
+        DescribeResourcePolicyResponse,
+        ScrapeConfiguration,
+        EksConfiguration,
+        VpcConfiguration,
+        Source,
+        AmpConfiguration,
+        CloudWatchConfiguration,
+        Destination,
+        RoleConfiguration,
+        OpenSearchExporterConfiguration,
+        KafkaExporterConfiguration,
+        ExporterConfiguration,
+        CreateScraperRequest,
+        ScraperResponse,
+        ScraperDescription,
+        DescribeScraperResponse,
+        ScraperSummary,
+        ListScrapersResponse,
+        UpdateScraperRequest,
+        DeleteScraperResponse,
+        GetDefaultScraperConfigurationResponse,
+        ScraperLoggingDestination,
+        ComponentConfig,
+        ScraperComponent,
+        UpdateScraperLoggingConfigurationRequest,
+        DescribeScraperLoggingConfigurationResponse,
+        IgnoreNearExpected,
+        RandomCutForestConfiguration,
+        AnomalyDetectorConfiguration,
+        AnomalyDetectorMissingDataAction,
+        CreateAnomalyDetectorRequest,
+        PutAnomalyDetectorRequest,
+        AnomalyDetectorResponse,
+        AnomalyDetectorDescription,
+        DescribeAnomalyDetectorResponse,
+        AnomalyDetectorSummary,
+        ListAnomalyDetectorsResponse,
+        ValidationExceptionField,
+        ErrorBody,
     ))
 )]
 struct ControlApi;
@@ -55,28 +104,39 @@ struct ControlApi;
 fn bodies(op: Operation) -> (Option<&'static str>, Option<&'static str>) {
     use Operation as O;
     match op {
-        O::CreateAlertManagerDefinition | O::PutAlertManagerDefinition => {
-            (Some("AlertManagerDefinitionRequest"), Some("StatusResponse"))
-        }
-        O::CreateAnomalyDetector => {
-            (Some("CreateAnomalyDetectorRequest"), Some("AnomalyDetectorResponse"))
-        }
-        O::PutAnomalyDetector => (Some("PutAnomalyDetectorRequest"), Some("AnomalyDetectorResponse")),
+        O::CreateAlertManagerDefinition | O::PutAlertManagerDefinition => (
+            Some("AlertManagerDefinitionRequest"),
+            Some("StatusResponse"),
+        ),
+        O::CreateAnomalyDetector => (
+            Some("CreateAnomalyDetectorRequest"),
+            Some("AnomalyDetectorResponse"),
+        ),
+        O::PutAnomalyDetector => (
+            Some("PutAnomalyDetectorRequest"),
+            Some("AnomalyDetectorResponse"),
+        ),
         O::CreateLoggingConfiguration | O::UpdateLoggingConfiguration => {
             (Some("LoggingConfigurationRequest"), Some("StatusResponse"))
         }
-        O::CreateQueryLoggingConfiguration | O::UpdateQueryLoggingConfiguration => {
-            (Some("QueryLoggingConfigurationRequest"), Some("StatusResponse"))
-        }
-        O::CreateRuleGroupsNamespace => {
-            (Some("CreateRuleGroupsNamespaceRequest"), Some("RuleGroupsNamespaceResponse"))
-        }
-        O::PutRuleGroupsNamespace => {
-            (Some("PutRuleGroupsNamespaceRequest"), Some("RuleGroupsNamespaceResponse"))
-        }
+        O::CreateQueryLoggingConfiguration | O::UpdateQueryLoggingConfiguration => (
+            Some("QueryLoggingConfigurationRequest"),
+            Some("StatusResponse"),
+        ),
+        O::CreateRuleGroupsNamespace => (
+            Some("CreateRuleGroupsNamespaceRequest"),
+            Some("RuleGroupsNamespaceResponse"),
+        ),
+        O::PutRuleGroupsNamespace => (
+            Some("PutRuleGroupsNamespaceRequest"),
+            Some("RuleGroupsNamespaceResponse"),
+        ),
         O::CreateScraper => (Some("CreateScraperRequest"), Some("ScraperResponse")),
         O::UpdateScraper => (Some("UpdateScraperRequest"), Some("ScraperResponse")),
-        O::CreateWorkspace => (Some("CreateWorkspaceRequest"), Some("CreateWorkspaceResponse")),
+        O::CreateWorkspace => (
+            Some("CreateWorkspaceRequest"),
+            Some("CreateWorkspaceResponse"),
+        ),
         O::DeleteScraper => (None, Some("DeleteScraperResponse")),
         O::DeleteAlertManagerDefinition
         | O::DeleteAnomalyDetector
@@ -99,25 +159,28 @@ fn bodies(op: Operation) -> (Option<&'static str>, Option<&'static str>) {
             (None, Some("DescribeScraperLoggingConfigurationResponse"))
         }
         O::DescribeWorkspace => (None, Some("DescribeWorkspaceResponse")),
-        O::DescribeWorkspaceConfiguration => {
-            (None, Some("DescribeWorkspaceConfigurationResponse"))
-        }
+        O::DescribeWorkspaceConfiguration => (None, Some("DescribeWorkspaceConfigurationResponse")),
         O::GetDefaultScraperConfiguration => (None, Some("GetDefaultScraperConfigurationResponse")),
         O::ListAnomalyDetectors => (None, Some("ListAnomalyDetectorsResponse")),
         O::ListRuleGroupsNamespaces => (None, Some("ListRuleGroupsNamespacesResponse")),
         O::ListScrapers => (None, Some("ListScrapersResponse")),
         O::ListTagsForResource => (None, Some("ListTagsForResourceResponse")),
         O::ListWorkspaces => (None, Some("ListWorkspacesResponse")),
-        O::PutResourcePolicy => (Some("PutResourcePolicyRequest"), Some("PutResourcePolicyResponse")),
+        O::PutResourcePolicy => (
+            Some("PutResourcePolicyRequest"),
+            Some("PutResourcePolicyResponse"),
+        ),
         O::TagResource => (Some("TagResourceRequest"), None),
         O::UntagResource => (None, None),
-        O::UpdateScraperLoggingConfiguration => {
-            (Some("UpdateScraperLoggingConfigurationRequest"), Some("StatusResponse"))
-        }
+        O::UpdateScraperLoggingConfiguration => (
+            Some("UpdateScraperLoggingConfigurationRequest"),
+            Some("StatusResponse"),
+        ),
         O::UpdateWorkspaceAlias => (Some("UpdateWorkspaceAliasRequest"), None),
-        O::UpdateWorkspaceConfiguration => {
-            (Some("UpdateWorkspaceConfigurationRequest"), Some("StatusResponse"))
-        }
+        O::UpdateWorkspaceConfiguration => (
+            Some("UpdateWorkspaceConfigurationRequest"),
+            Some("StatusResponse"),
+        ),
     }
 }
 
@@ -156,7 +219,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
             .operation_id(Some(op.name()))
             .summary(Some(op.name()))
             .description(Some(format!("IAM action `{}`.", op.iam_action())));
-        for label in op.path().split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')) {
+        for label in op
+            .path()
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        {
             b = b.parameter(
                 ParameterBuilder::new()
                     .name(label)
@@ -167,11 +234,18 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         }
         for &q in op.query_parameters() {
             let schema = if q == "maxResults" {
-                ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(1000))
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1))
+                    .maximum(Some(1000))
             } else {
                 string_schema()
             };
-            let required = if op == Operation::UntagResource { Required::True } else { Required::False };
+            let required = if op == Operation::UntagResource {
+                Required::True
+            } else {
+                Required::False
+            };
             b = b.parameter(
                 ParameterBuilder::new()
                     .name(q)
@@ -184,14 +258,24 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         if let Some(input) = input {
             b = b.request_body(Some(
                 RequestBodyBuilder::new()
-                    .content("application/json", ContentBuilder::new().schema(Some(schema_ref(input))).build())
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(schema_ref(input)))
+                            .build(),
+                    )
                     .required(Some(Required::True))
                     .build(),
             ));
         }
         let mut ok = ResponseBuilder::new().description("Success");
         if let Some(output) = output {
-            ok = ok.content("application/json", ContentBuilder::new().schema(Some(schema_ref(output))).build());
+            ok = ok.content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(schema_ref(output)))
+                    .build(),
+            );
         }
         b = b.response(op.success_status().as_str(), ok.build());
         for (status, code) in error_codes {
@@ -199,7 +283,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
                 status,
                 ResponseBuilder::new()
                     .description(code)
-                    .content("application/json", ContentBuilder::new().schema(Some(schema_ref("ErrorBody"))).build())
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(schema_ref("ErrorBody")))
+                            .build(),
+                    )
                     .build(),
             );
         }

@@ -130,7 +130,10 @@ mod tests {
         assert_eq!(Operation::ALL.len(), 44);
         let names: HashSet<_> = Operation::ALL.iter().map(|o| o.name()).collect();
         assert_eq!(names.len(), 44);
-        let routes: HashSet<_> = Operation::ALL.iter().map(|o| (o.method(), o.path())).collect();
+        let routes: HashSet<_> = Operation::ALL
+            .iter()
+            .map(|o| (o.method(), o.path()))
+            .collect();
         assert_eq!(routes.len(), 44, "two operations share a method and path");
     }
 

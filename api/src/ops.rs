@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use ampd_backends::{MetadataStore, PageRequest};
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
 
 /// Builds the router of the operational endpoints.
 pub fn router(store: Arc<dyn MetadataStore>) -> Router {
@@ -26,7 +26,10 @@ async fn readyz(State(store): State<Arc<dyn MetadataStore>>) -> (StatusCode, &'s
         Ok(_) => (StatusCode::OK, "ready\n"),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "metadata store unavailable\n")
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "metadata store unavailable\n",
+            )
         }
     }
 }

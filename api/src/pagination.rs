@@ -31,7 +31,9 @@ pub struct PageTokens {
 
 impl fmt::Debug for PageTokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PageTokens").field("key", &"<redacted>").finish()
+        f.debug_struct("PageTokens")
+            .field("key", &"<redacted>")
+            .finish()
     }
 }
 
@@ -58,13 +60,18 @@ pub enum KeyError {
 impl PageTokens {
     /// Uses a given key (tests, or keys managed elsewhere).
     pub fn from_key(key: [u8; KEY_LEN]) -> Self {
-        Self { key: Zeroizing::new(key) }
+        Self {
+            key: Zeroizing::new(key),
+        }
     }
 
     /// Loads `pagination.key` from `dir`, creating it with fresh random bytes on first start.
     pub fn load_or_create(dir: &Path) -> Result<Self, KeyError> {
         let path = dir.join(KEY_FILE);
-        let io = |source| KeyError::Io { path: path.display().to_string(), source };
+        let io = |source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         match std::fs::read(&path) {
             Ok(bytes) => {
                 let bytes = Zeroizing::new(bytes);
@@ -103,7 +110,11 @@ impl PageTokens {
     /// Wraps a store position into a token bound to `scope`.
     pub fn seal(&self, scope: &str, position: &str) -> Result<String, AwsError> {
         let tag = self.mac(scope, position)?.finalize().into_bytes();
-        Ok(format!("{}.{}", URL_SAFE_NO_PAD.encode(position), URL_SAFE_NO_PAD.encode(tag)))
+        Ok(format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(position),
+            URL_SAFE_NO_PAD.encode(tag)
+        ))
     }
 
     /// Returns the store position inside `token` if it was sealed for `scope` by this key.
@@ -114,7 +125,9 @@ impl PageTokens {
         let position = String::from_utf8(position).map_err(|_| invalid())?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| invalid())?;
         // verify_slice compares in constant time.
-        self.mac(scope, &position)?.verify_slice(&tag).map_err(|_| invalid())?;
+        self.mac(scope, &position)?
+            .verify_slice(&tag)
+            .map_err(|_| invalid())?;
         Ok(position)
     }
 }
@@ -127,9 +140,16 @@ mod tests {
     fn round_trip_and_scope_binding() {
         let t = PageTokens::from_key([7; KEY_LEN]);
         let token = t.seal("ListWorkspaces\0alias=a", "1700:ws-1").unwrap();
-        assert_eq!(t.open("ListWorkspaces\0alias=a", &token).unwrap(), "1700:ws-1");
+        assert_eq!(
+            t.open("ListWorkspaces\0alias=a", &token).unwrap(),
+            "1700:ws-1"
+        );
         assert!(t.open("ListWorkspaces\0alias=b", &token).is_err());
-        assert!(PageTokens::from_key([8; KEY_LEN]).open("ListWorkspaces\0alias=a", &token).is_err());
+        assert!(
+            PageTokens::from_key([8; KEY_LEN])
+                .open("ListWorkspaces\0alias=a", &token)
+                .is_err()
+        );
     }
 
     #[test]
@@ -153,7 +173,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(KEY_FILE)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o077, 0);
         }
         assert!(format!("{a:?}").contains("redacted"));

@@ -17,10 +17,13 @@ use crate::pagination::PageTokens;
 use crate::{ops, trace};
 
 /// Builds the whole HTTP application: control plane and operational endpoints behind the
-/// request log.
+/// request log; requests no route matches (path or method) get an AWS-shaped
+/// `ValidationException` with reason `UNKNOWN_OPERATION`.
 pub fn app(store: Arc<dyn MetadataStore>, control: ControlState) -> Router {
     ops::router(store)
         .merge(control::router(control))
+        .fallback(control::unknown_operation)
+        .method_not_allowed_fallback(control::unknown_operation)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(trace::log_request))
 }
@@ -58,7 +61,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let settings = ControlSettings {
         region: config.region.clone(),
         account_id: config.account_id.clone(),
-        external_url: config.external_url.clone().unwrap_or_else(|| format!("http://{addr}")),
+        external_url: config
+            .external_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}")),
         max_workspaces: config.max_workspaces,
     };
     let control = ControlState::new(settings, store.clone(), page_tokens);

@@ -29,7 +29,10 @@ pub async fn log_request(mut req: Request, next: Next) -> Response {
     }
     let status = res.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let operation = res.extensions().get::<Operation>().map_or("-", |o| o.name());
+    let operation = res
+        .extensions()
+        .get::<Operation>()
+        .map_or("-", |o| o.name());
     match res.extensions().get::<ErrorDetail>() {
         Some(detail) if res.status().is_server_error() => tracing::error!(
             %method, %path, status, latency_ms, request_id = %id, operation,

@@ -23,7 +23,10 @@ fn check(ws: &str, req: &AlertManagerDefinitionRequest) -> Result<Vec<u8>, AwsEr
     c.finish()?;
     let data = blob("data", &req.data)?;
     if data.len() > MAX_DEFINITION_BYTES {
-        return Err(AwsError::field("data", "alert manager definition exceeds 1 MB"));
+        return Err(AwsError::field(
+            "data",
+            "alert manager definition exceeds 1 MB",
+        ));
     }
     alertmanager_file::validate(&data)?;
     Ok(data)
@@ -37,8 +40,16 @@ pub(super) async fn create(
 ) -> Result<Response, AwsError> {
     let data = check(&ws, &req)?;
     let token = s.client_token(req.client_token.as_deref(), &[&ws], &req)?;
-    let d = s.store().create_alert_manager_definition(&ws, data, token.as_ref()).await?;
-    Ok(reply(Operation::CreateAlertManagerDefinition, &StatusResponse { status: status(d.status) }))
+    let d = s
+        .store()
+        .create_alert_manager_definition(&ws, data, token.as_ref())
+        .await?;
+    Ok(reply(
+        Operation::CreateAlertManagerDefinition,
+        &StatusResponse {
+            status: status(d.status),
+        },
+    ))
 }
 
 /// `PUT /workspaces/{workspaceId}/alertmanager/definition`
@@ -49,8 +60,16 @@ pub(super) async fn put(
 ) -> Result<Response, AwsError> {
     let data = check(&ws, &req)?;
     let token = s.client_token(req.client_token.as_deref(), &[&ws], &req)?;
-    let d = s.store().put_alert_manager_definition(&ws, data, token.as_ref()).await?;
-    Ok(reply(Operation::PutAlertManagerDefinition, &StatusResponse { status: status(d.status) }))
+    let d = s
+        .store()
+        .put_alert_manager_definition(&ws, data, token.as_ref())
+        .await?;
+    Ok(reply(
+        Operation::PutAlertManagerDefinition,
+        &StatusResponse {
+            status: status(d.status),
+        },
+    ))
 }
 
 /// `GET /workspaces/{workspaceId}/alertmanager/definition`
@@ -84,6 +103,8 @@ pub(super) async fn delete(
     c.client_token(q.get("clientToken"));
     c.finish()?;
     let token = s.client_token(q.get("clientToken"), &[&ws], &())?;
-    s.store().delete_alert_manager_definition(&ws, token.as_ref()).await?;
+    s.store()
+        .delete_alert_manager_definition(&ws, token.as_ref())
+        .await?;
     Ok(reply_empty(Operation::DeleteAlertManagerDefinition))
 }

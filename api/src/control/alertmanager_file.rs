@@ -13,8 +13,15 @@ use serde_norway::{Mapping, Value};
 use crate::error::{AwsError, FieldIssue, ValidationReason};
 
 const TOP_LEVEL_KEYS: &[&str] = &["alertmanager_config", "template_files"];
-const CONFIG_KEYS: &[&str] =
-    &["global", "route", "receivers", "inhibit_rules", "templates", "mute_time_intervals", "time_intervals"];
+const CONFIG_KEYS: &[&str] = &[
+    "global",
+    "route",
+    "receivers",
+    "inhibit_rules",
+    "templates",
+    "mute_time_intervals",
+    "time_intervals",
+];
 const SUPPORTED_RECEIVERS: &[&str] = &["sns_configs", "webhook_configs"];
 
 /// Validates a definition; the error lists every problem found.
@@ -27,7 +34,13 @@ pub fn validate(data: &[u8]) -> Result<(), AwsError> {
         Err(AwsError::Validation {
             message: format!("Invalid alert manager definition: {}", problems.join("; ")),
             reason: ValidationReason::FieldValidationFailed,
-            fields: problems.into_iter().map(|message| FieldIssue { name: "data".into(), message }).collect(),
+            fields: problems
+                .into_iter()
+                .map(|message| FieldIssue {
+                    name: "data".into(),
+                    message,
+                })
+                .collect(),
         })
     }
 }
@@ -38,12 +51,15 @@ fn check(data: &[u8], problems: &mut Vec<String>) {
         Err(e) => return problems.push(format!("definition is not valid YAML: {e}")),
     };
     let Some(top) = doc.as_mapping() else {
-        return problems.push("definition must be a YAML mapping with 'alertmanager_config'".into());
+        return problems
+            .push("definition must be a YAML mapping with 'alertmanager_config'".into());
     };
     for key in top.keys() {
         let k = key.as_str().unwrap_or_default();
         if !TOP_LEVEL_KEYS.contains(&k) {
-            problems.push(format!("unknown top-level key '{k}' (expected alertmanager_config, template_files)"));
+            problems.push(format!(
+                "unknown top-level key '{k}' (expected alertmanager_config, template_files)"
+            ));
         }
     }
     match top.get("template_files") {
@@ -64,7 +80,9 @@ fn check(data: &[u8], problems: &mut Vec<String>) {
             Err(e) => return problems.push(format!("alertmanager_config is not valid YAML: {e}")),
         },
         Some(v @ Value::Mapping(_)) => v.clone(),
-        Some(_) => return problems.push("alertmanager_config must be a string or a mapping".into()),
+        Some(_) => {
+            return problems.push("alertmanager_config must be a string or a mapping".into());
+        }
     };
     let Some(config) = config.as_mapping() else {
         return problems.push("alertmanager_config must be a mapping".into());
@@ -104,7 +122,11 @@ fn check_receiver(i: usize, r: &Value, names: &mut HashSet<String>, problems: &m
         return problems.push(format!("receivers[{i}] must be a mapping"));
     };
     let name = r.get("name").and_then(Value::as_str).unwrap_or_default();
-    let label = if name.is_empty() { format!("receivers[{i}]") } else { format!("receiver \"{name}\"") };
+    let label = if name.is_empty() {
+        format!("receivers[{i}]")
+    } else {
+        format!("receiver \"{name}\"")
+    };
     if name.is_empty() {
         problems.push(format!("{label}: 'name' is required"));
     } else if !names.insert(name.to_owned()) {
@@ -129,10 +151,17 @@ fn check_receiver(i: usize, r: &Value, names: &mut HashSet<String>, problems: &m
             problems.push(format!("{label}: '{k}' must be a list"));
             continue;
         };
-        let required: &[&str] = if k == "sns_configs" { &["topic_arn"] } else { &["url", "url_file"] };
+        let required: &[&str] = if k == "sns_configs" {
+            &["topic_arn"]
+        } else {
+            &["url", "url_file"]
+        };
         for item in items {
             if !required.iter().any(|f| item.get(*f).is_some()) {
-                problems.push(format!("{label}: every entry of '{k}' needs '{}'", required.join("' or '")));
+                problems.push(format!(
+                    "{label}: every entry of '{k}' needs '{}'",
+                    required.join("' or '")
+                ));
             }
         }
     }
@@ -142,7 +171,9 @@ fn check_route(route: &Mapping, path: &str, names: &HashSet<String>, problems: &
     if let Some(receiver) = route.get("receiver") {
         match receiver.as_str() {
             Some(r) if names.contains(r) => {}
-            Some(r) => problems.push(format!("{path}: receiver \"{r}\" is not defined in receivers")),
+            Some(r) => problems.push(format!(
+                "{path}: receiver \"{r}\" is not defined in receivers"
+            )),
             None => problems.push(format!("{path}: 'receiver' must be a string")),
         }
     }
@@ -193,7 +224,8 @@ alertmanager_config: |
     #[test]
     fn accepts_amp_format_as_string_or_mapping() {
         validate(GOOD.as_bytes()).unwrap();
-        validate(b"alertmanager_config:\n  route:\n    receiver: r\n  receivers:\n  - name: r\n").unwrap();
+        validate(b"alertmanager_config:\n  route:\n    receiver: r\n  receivers:\n  - name: r\n")
+            .unwrap();
     }
 
     #[test]
@@ -201,8 +233,14 @@ alertmanager_config: |
         let cases = [
             ("route: {}\n", "unknown top-level key"),
             ("template_files: {}\n", "'alertmanager_config' is required"),
-            ("alertmanager_config: |\n  receivers:\n  - name: r\n", "'route' is required"),
-            ("alertmanager_config: |\n  route:\n    receiver: x\n  receivers:\n  - name: r\n", "not defined"),
+            (
+                "alertmanager_config: |\n  receivers:\n  - name: r\n",
+                "'route' is required",
+            ),
+            (
+                "alertmanager_config: |\n  route:\n    receiver: x\n  receivers:\n  - name: r\n",
+                "not defined",
+            ),
             (
                 "alertmanager_config: |\n  route:\n    receiver: r\n  receivers:\n  - name: r\n    slack_configs:\n    - channel: x\n",
                 "'slack_configs' is not supported",

@@ -43,9 +43,13 @@ fn check_detector_id(id: &str) -> Result<(), AwsError> {
 fn check_near(c: &mut Check, field: &str, n: Option<&IgnoreNearExpected>) {
     if let Some(n) = n {
         let set = usize::from(n.amount.is_some()) + usize::from(n.ratio.is_some());
-        c.ensure(set == 1, field, || "exactly one of amount and ratio must be set".into());
+        c.ensure(set == 1, field, || {
+            "exactly one of amount and ratio must be set".into()
+        });
         for v in [n.amount, n.ratio].into_iter().flatten() {
-            c.ensure(v >= 0.0 && v.is_finite(), field, || "must be a finite number ≥ 0".into());
+            c.ensure(v >= 0.0 && v.is_finite(), field, || {
+                "must be a finite number ≥ 0".into()
+            });
         }
     }
 }
@@ -60,41 +64,64 @@ fn document(
     max_labels: Option<usize>,
 ) -> AnomalyDetectorDocument {
     let interval = interval.unwrap_or(DEFAULT_INTERVAL);
-    c.ensure((30..=86_400).contains(&interval), "evaluationIntervalInSeconds", || {
-        "must be from 30 to 86400".into()
-    });
+    c.ensure(
+        (30..=86_400).contains(&interval),
+        "evaluationIntervalInSeconds",
+        || "must be from 30 to 86400".into(),
+    );
     if let Some(m) = &missing {
         let set = usize::from(m.mark_as_anomaly.is_some()) + usize::from(m.skip.is_some());
-        c.ensure(set == 1, "missingDataAction", || "exactly one member must be set".into());
+        c.ensure(set == 1, "missingDataAction", || {
+            "exactly one member must be set".into()
+        });
     }
     match &mut configuration.random_cut_forest {
         None => c.fail("configuration", "exactly one member must be set, got 0"),
         Some(rcf) => {
             c.len("configuration.randomCutForest.query", &rcf.query, 1, 8192);
             if let Err(e) = parse_promql(&rcf.query) {
-                c.fail("configuration.randomCutForest.query", format!("not valid PromQL: {e}"));
+                c.fail(
+                    "configuration.randomCutForest.query",
+                    format!("not valid PromQL: {e}"),
+                );
             }
             let shingle = *rcf.shingle_size.get_or_insert(DEFAULT_SHINGLE_SIZE);
-            c.ensure((2..=1024).contains(&shingle), "configuration.randomCutForest.shingleSize", || {
-                "must be from 2 to 1024".into()
-            });
+            c.ensure(
+                (2..=1024).contains(&shingle),
+                "configuration.randomCutForest.shingleSize",
+                || "must be from 2 to 1024".into(),
+            );
             let sample = *rcf.sample_size.get_or_insert(DEFAULT_SAMPLE_SIZE);
-            c.ensure((256..=1024).contains(&sample), "configuration.randomCutForest.sampleSize", || {
-                "must be from 256 to 1024".into()
-            });
-            check_near(c, "configuration.randomCutForest.ignoreNearExpectedFromAbove", rcf.ignore_near_expected_from_above.as_ref());
-            check_near(c, "configuration.randomCutForest.ignoreNearExpectedFromBelow", rcf.ignore_near_expected_from_below.as_ref());
+            c.ensure(
+                (256..=1024).contains(&sample),
+                "configuration.randomCutForest.sampleSize",
+                || "must be from 256 to 1024".into(),
+            );
+            check_near(
+                c,
+                "configuration.randomCutForest.ignoreNearExpectedFromAbove",
+                rcf.ignore_near_expected_from_above.as_ref(),
+            );
+            check_near(
+                c,
+                "configuration.randomCutForest.ignoreNearExpectedFromBelow",
+                rcf.ignore_near_expected_from_below.as_ref(),
+            );
         }
     }
     if let Some(labels) = &labels {
         if let Some(max) = max_labels {
-            c.ensure(labels.len() <= max, "labels", || format!("at most {max} labels are allowed"));
+            c.ensure(labels.len() <= max, "labels", || {
+                format!("at most {max} labels are allowed")
+            });
         }
         for (k, v) in labels {
             let field = format!("labels.{k}");
-            c.ensure(is_label_name(k) && !k.starts_with("__") && k.len() <= 7168, &field, || {
-                "label name must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __".into()
-            });
+            c.ensure(
+                is_label_name(k) && !k.starts_with("__") && k.len() <= 7168,
+                &field,
+                || "label name must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __".into(),
+            );
             c.len(&field, v, 1, 7168);
         }
     }
@@ -147,7 +174,10 @@ pub(super) async fn create(
         },
         tags: req.tags.unwrap_or_default(),
     };
-    let ad = s.store().create_anomaly_detector(new, token.as_ref()).await?;
+    let ad = s
+        .store()
+        .create_anomaly_detector(new, token.as_ref())
+        .await?;
     Ok(reply(Operation::CreateAnomalyDetector, &response(&s, ad)))
 }
 
@@ -172,7 +202,10 @@ pub(super) async fn put(
     );
     c.finish()?;
     let doc = serde_json::to_value(&doc).map_err(internal)?;
-    let ad = s.store().put_anomaly_detector(&ws, &id, doc, token.as_ref()).await?;
+    let ad = s
+        .store()
+        .put_anomaly_detector(&ws, &id, doc, token.as_ref())
+        .await?;
     Ok(reply(Operation::PutAnomalyDetector, &response(&s, ad)))
 }
 
@@ -238,7 +271,10 @@ pub(super) async fn list(
     let next_token = s.next_token(&scope, page.next)?;
     Ok(reply(
         Operation::ListAnomalyDetectors,
-        &ListAnomalyDetectorsResponse { anomaly_detectors: items, next_token },
+        &ListAnomalyDetectorsResponse {
+            anomaly_detectors: items,
+            next_token,
+        },
     ))
 }
 
@@ -254,6 +290,8 @@ pub(super) async fn delete(
     c.client_token(q.get("clientToken"));
     c.finish()?;
     let token = s.client_token(q.get("clientToken"), &[&ws, &id], &())?;
-    s.store().delete_anomaly_detector(&ws, &id, token.as_ref()).await?;
+    s.store()
+        .delete_anomaly_detector(&ws, &id, token.as_ref())
+        .await?;
     Ok(reply_empty(Operation::DeleteAnomalyDetector))
 }

@@ -16,7 +16,10 @@ pub struct Arns {
 impl Arns {
     /// Returns a builder for `region` and `account_id`.
     pub fn new(region: impl Into<String>, account_id: impl Into<String>) -> Self {
-        Self { region: region.into(), account_id: account_id.into() }
+        Self {
+            region: region.into(),
+            account_id: account_id.into(),
+        }
     }
 
     /// Returns the account id.
@@ -35,7 +38,10 @@ impl Arns {
 
     /// `arn:aws:aps:<region>:<account>:rulegroupsnamespace/<wsId>/<name>`.
     pub fn rule_groups_namespace(&self, workspace_id: &str, name: &str) -> String {
-        format!("{}:rulegroupsnamespace/{workspace_id}/{name}", self.prefix())
+        format!(
+            "{}:rulegroupsnamespace/{workspace_id}/{name}",
+            self.prefix()
+        )
     }
 
     /// `arn:aws:aps:<region>:<account>:scraper/<id>`.
@@ -51,7 +57,8 @@ impl Arns {
     /// Parses the ARN of a taggable resource; ARNs of another account or region name
     /// resources that do not exist here.
     pub fn resource(&self, arn: &str) -> Result<ResourceRef, AwsError> {
-        let invalid = || AwsError::field("resourceArn", format!("{arn} is not an AMP resource ARN"));
+        let invalid =
+            || AwsError::field("resourceArn", format!("{arn} is not an AMP resource ARN"));
         let a = parse_arn(arn).ok_or_else(invalid)?;
         if a.service != "aps" {
             return Err(invalid());
@@ -112,12 +119,18 @@ mod tests {
     #[test]
     fn formats() {
         let a = arns();
-        assert_eq!(a.workspace("ws-1"), "arn:aws:aps:us-east-1:123456789012:workspace/ws-1");
+        assert_eq!(
+            a.workspace("ws-1"),
+            "arn:aws:aps:us-east-1:123456789012:workspace/ws-1"
+        );
         assert_eq!(
             a.rule_groups_namespace("ws-1", "n"),
             "arn:aws:aps:us-east-1:123456789012:rulegroupsnamespace/ws-1/n"
         );
-        assert_eq!(a.scraper("s-1"), "arn:aws:aps:us-east-1:123456789012:scraper/s-1");
+        assert_eq!(
+            a.scraper("s-1"),
+            "arn:aws:aps:us-east-1:123456789012:scraper/s-1"
+        );
         assert_eq!(
             a.anomaly_detector("ws-1", "ad-1"),
             "arn:aws:aps:us-east-1:123456789012:anomalydetector/ws-1/ad-1"
@@ -143,7 +156,10 @@ mod tests {
             ),
             (
                 a.anomaly_detector("ws-1", "ad-1"),
-                ResourceRef::AnomalyDetector { workspace_id: "ws-1".into(), id: "ad-1".into() },
+                ResourceRef::AnomalyDetector {
+                    workspace_id: "ws-1".into(),
+                    id: "ad-1".into(),
+                },
             ),
         ] {
             assert_eq!(a.resource(&arn).unwrap(), want);
@@ -160,9 +176,16 @@ mod tests {
             "arn:aws:s3:us-east-1:123456789012:workspace/x",
             "arn:aws:aps:us-east-1:123456789012:rulegroupsnamespace/ws-1",
         ] {
-            assert_eq!(a.resource(bad).unwrap_err().code().1, "ValidationException", "{bad}");
+            assert_eq!(
+                a.resource(bad).unwrap_err().code().1,
+                "ValidationException",
+                "{bad}"
+            );
         }
         let foreign = "arn:aws:aps:eu-west-1:123456789012:workspace/ws-1";
-        assert_eq!(a.resource(foreign).unwrap_err().code().1, "ResourceNotFoundException");
+        assert_eq!(
+            a.resource(foreign).unwrap_err().code().1,
+            "ResourceNotFoundException"
+        );
     }
 }

@@ -34,19 +34,32 @@ fn check_workspace_request(ws: &str, req: &LoggingConfigurationRequest) -> Resul
 fn check_query_request(ws: &str, req: &QueryLoggingConfigurationRequest) -> Result<(), AwsError> {
     path_id("workspaceId", ws)?;
     let mut c = Check::new();
-    c.ensure(req.destinations.len() == 1, "destinations", || "exactly one destination is required".into());
+    c.ensure(req.destinations.len() == 1, "destinations", || {
+        "exactly one destination is required".into()
+    });
     for (i, d) in req.destinations.iter().enumerate() {
-        check_log_group(&mut c, &format!("destinations[{i}].cloudWatchLogs.logGroupArn"), &d.cloud_watch_logs.log_group_arn);
-        c.ensure(d.filters.qsp_threshold >= 0, &format!("destinations[{i}].filters.qspThreshold"), || {
-            "must be at least 0".into()
-        });
+        check_log_group(
+            &mut c,
+            &format!("destinations[{i}].cloudWatchLogs.logGroupArn"),
+            &d.cloud_watch_logs.log_group_arn,
+        );
+        c.ensure(
+            d.filters.qsp_threshold >= 0,
+            &format!("destinations[{i}].filters.qspThreshold"),
+            || "must be at least 0".into(),
+        );
     }
     c.client_token(req.client_token.as_deref());
     c.finish()
 }
 
 fn status_reply(op: Operation, c: &LoggingConfiguration) -> Response {
-    reply(op, &StatusResponse { status: status(c.status) })
+    reply(
+        op,
+        &StatusResponse {
+            status: status(c.status),
+        },
+    )
 }
 
 /// `POST /workspaces/{workspaceId}/logging`
@@ -58,7 +71,10 @@ pub(super) async fn create(
     check_workspace_request(&ws, &req)?;
     let token = s.client_token(req.client_token.as_deref(), &[&ws], &req)?;
     let doc = serde_json::json!({ "logGroupArn": req.log_group_arn });
-    let c = s.store().create_logging_configuration(&ws, LoggingKind::Workspace, doc, token.as_ref()).await?;
+    let c = s
+        .store()
+        .create_logging_configuration(&ws, LoggingKind::Workspace, doc, token.as_ref())
+        .await?;
     Ok(status_reply(Operation::CreateLoggingConfiguration, &c))
 }
 
@@ -71,7 +87,10 @@ pub(super) async fn update(
     check_workspace_request(&ws, &req)?;
     let token = s.client_token(req.client_token.as_deref(), &[&ws], &req)?;
     let doc = serde_json::json!({ "logGroupArn": req.log_group_arn });
-    let c = s.store().update_logging_configuration(&ws, LoggingKind::Workspace, doc, token.as_ref()).await?;
+    let c = s
+        .store()
+        .update_logging_configuration(&ws, LoggingKind::Workspace, doc, token.as_ref())
+        .await?;
     Ok(status_reply(Operation::UpdateLoggingConfiguration, &c))
 }
 
@@ -81,9 +100,16 @@ pub(super) async fn describe(
     AwsPath(ws): AwsPath<String>,
 ) -> Result<Response, AwsError> {
     path_id("workspaceId", &ws)?;
-    let c = s.store().logging_configuration(&ws, LoggingKind::Workspace).await?;
-    let log_group_arn =
-        c.document.get("logGroupArn").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let c = s
+        .store()
+        .logging_configuration(&ws, LoggingKind::Workspace)
+        .await?;
+    let log_group_arn = c
+        .document
+        .get("logGroupArn")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned();
     Ok(reply(
         Operation::DescribeLoggingConfiguration,
         &DescribeLoggingConfigurationResponse {
@@ -104,7 +130,14 @@ pub(super) async fn delete(
     AwsPath(ws): AwsPath<String>,
     q: QueryParams,
 ) -> Result<Response, AwsError> {
-    delete_kind(s, ws, q, LoggingKind::Workspace, Operation::DeleteLoggingConfiguration).await
+    delete_kind(
+        s,
+        ws,
+        q,
+        LoggingKind::Workspace,
+        Operation::DeleteLoggingConfiguration,
+    )
+    .await
 }
 
 /// `POST /workspaces/{workspaceId}/logging/query`
@@ -116,7 +149,10 @@ pub(super) async fn create_query(
     check_query_request(&ws, &req)?;
     let token = s.client_token(req.client_token.as_deref(), &[&ws], &req)?;
     let doc = serde_json::to_value(&req.destinations).map_err(internal)?;
-    let c = s.store().create_logging_configuration(&ws, LoggingKind::Query, doc, token.as_ref()).await?;
+    let c = s
+        .store()
+        .create_logging_configuration(&ws, LoggingKind::Query, doc, token.as_ref())
+        .await?;
     Ok(status_reply(Operation::CreateQueryLoggingConfiguration, &c))
 }
 
@@ -129,7 +165,10 @@ pub(super) async fn update_query(
     check_query_request(&ws, &req)?;
     let token = s.client_token(req.client_token.as_deref(), &[&ws], &req)?;
     let doc = serde_json::to_value(&req.destinations).map_err(internal)?;
-    let c = s.store().update_logging_configuration(&ws, LoggingKind::Query, doc, token.as_ref()).await?;
+    let c = s
+        .store()
+        .update_logging_configuration(&ws, LoggingKind::Query, doc, token.as_ref())
+        .await?;
     Ok(status_reply(Operation::UpdateQueryLoggingConfiguration, &c))
 }
 
@@ -139,7 +178,10 @@ pub(super) async fn describe_query(
     AwsPath(ws): AwsPath<String>,
 ) -> Result<Response, AwsError> {
     path_id("workspaceId", &ws)?;
-    let c = s.store().logging_configuration(&ws, LoggingKind::Query).await?;
+    let c = s
+        .store()
+        .logging_configuration(&ws, LoggingKind::Query)
+        .await?;
     let destinations: Vec<LoggingDestination> =
         serde_json::from_value(c.document).map_err(internal)?;
     Ok(reply(
@@ -162,7 +204,14 @@ pub(super) async fn delete_query(
     AwsPath(ws): AwsPath<String>,
     q: QueryParams,
 ) -> Result<Response, AwsError> {
-    delete_kind(s, ws, q, LoggingKind::Query, Operation::DeleteQueryLoggingConfiguration).await
+    delete_kind(
+        s,
+        ws,
+        q,
+        LoggingKind::Query,
+        Operation::DeleteQueryLoggingConfiguration,
+    )
+    .await
 }
 
 async fn delete_kind(
@@ -177,6 +226,8 @@ async fn delete_kind(
     c.client_token(q.get("clientToken"));
     c.finish()?;
     let token = s.client_token(q.get("clientToken"), &[&ws, op.name()], &())?;
-    s.store().delete_logging_configuration(&ws, kind, token.as_ref()).await?;
+    s.store()
+        .delete_logging_configuration(&ws, kind, token.as_ref())
+        .await?;
     Ok(reply_empty(op))
 }

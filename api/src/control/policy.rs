@@ -16,7 +16,9 @@ use crate::operation::Operation;
 const MAX_POLICY_BYTES: usize = 20 * 1024;
 
 fn check_document(c: &mut Check, doc: &str) {
-    c.ensure(!doc.trim().is_empty(), "policyDocument", || "must not be empty".into());
+    c.ensure(!doc.trim().is_empty(), "policyDocument", || {
+        "must not be empty".into()
+    });
     c.ensure(doc.len() <= MAX_POLICY_BYTES, "policyDocument", || {
         format!("must be at most {MAX_POLICY_BYTES} bytes")
     });
@@ -47,7 +49,12 @@ pub(super) async fn put(
     let token = s.client_token(req.client_token.as_deref(), &[&ws], &req)?;
     let p = s
         .store()
-        .put_resource_policy(&ws, req.policy_document, req.revision_id.as_deref(), token.as_ref())
+        .put_resource_policy(
+            &ws,
+            req.policy_document,
+            req.revision_id.as_deref(),
+            token.as_ref(),
+        )
         .await?;
     Ok(reply(
         Operation::PutResourcePolicy,
@@ -86,7 +93,13 @@ pub(super) async fn delete(
     c.client_token(q.get("clientToken"));
     c.finish()?;
     let revision = q.get("revisionId");
-    let token = s.client_token(q.get("clientToken"), &[&ws, revision.unwrap_or_default()], &())?;
-    s.store().delete_resource_policy(&ws, revision, token.as_ref()).await?;
+    let token = s.client_token(
+        q.get("clientToken"),
+        &[&ws, revision.unwrap_or_default()],
+        &(),
+    )?;
+    s.store()
+        .delete_resource_policy(&ws, revision, token.as_ref())
+        .await?;
     Ok(reply_empty(Operation::DeleteResourcePolicy))
 }

@@ -22,9 +22,11 @@ const MAX_QUALIFIED_NAME_BYTES: usize = 721;
 
 fn check_name(c: &mut Check, name: &str) {
     c.len("name", name, 1, 128);
-    c.ensure(name.chars().any(|c| c.is_ascii_alphanumeric()), "name", || {
-        "must contain at least one alphanumeric character".into()
-    });
+    c.ensure(
+        name.chars().any(|c| c.is_ascii_alphanumeric()),
+        "name",
+        || "must contain at least one alphanumeric character".into(),
+    );
 }
 
 fn check_data(name: &str, data: &str) -> Result<Vec<u8>, AwsError> {
@@ -35,13 +37,19 @@ fn check_data(name: &str, data: &str) -> Result<Vec<u8>, AwsError> {
     rules_file::validate(&bytes)?;
     // Prometheus stores rules under namespace/group; AMP caps the combined length.
     if let Ok(file) = serde_norway::from_slice::<serde_norway::Value>(&bytes) {
-        let groups = file.get("groups").and_then(|g| g.as_sequence()).cloned().unwrap_or_default();
+        let groups = file
+            .get("groups")
+            .and_then(|g| g.as_sequence())
+            .cloned()
+            .unwrap_or_default();
         for g in groups {
             let gname = g.get("name").and_then(|n| n.as_str()).unwrap_or_default();
             if name.len() + gname.len() > MAX_QUALIFIED_NAME_BYTES {
                 return Err(AwsError::field(
                     "data",
-                    format!("namespace and group name \"{gname}\" exceed {MAX_QUALIFIED_NAME_BYTES} bytes together"),
+                    format!(
+                        "namespace and group name \"{gname}\" exceed {MAX_QUALIFIED_NAME_BYTES} bytes together"
+                    ),
                 ));
             }
         }
@@ -80,8 +88,14 @@ pub(super) async fn create(
         data,
         tags: req.tags.unwrap_or_default(),
     };
-    let r = s.store().create_rule_groups_namespace(new, token.as_ref()).await?;
-    Ok(reply(Operation::CreateRuleGroupsNamespace, &response(&s, r)))
+    let r = s
+        .store()
+        .create_rule_groups_namespace(new, token.as_ref())
+        .await?;
+    Ok(reply(
+        Operation::CreateRuleGroupsNamespace,
+        &response(&s, r),
+    ))
 }
 
 /// `PUT /workspaces/{workspaceId}/rulegroupsnamespaces/{name}`
@@ -97,7 +111,10 @@ pub(super) async fn put(
     c.finish()?;
     let data = check_data(&name, &req.data)?;
     let token = s.client_token(req.client_token.as_deref(), &[&ws, &name], &req)?;
-    let r = s.store().put_rule_groups_namespace(&ws, &name, data, token.as_ref()).await?;
+    let r = s
+        .store()
+        .put_rule_groups_namespace(&ws, &name, data, token.as_ref())
+        .await?;
     Ok(reply(Operation::PutRuleGroupsNamespace, &response(&s, r)))
 }
 
@@ -137,9 +154,15 @@ pub(super) async fn list(
         check_name(&mut c, n);
         c.finish()?;
     }
-    let scope = format!("ListRuleGroupsNamespaces\0{ws}\0{}", prefix.unwrap_or_default());
+    let scope = format!(
+        "ListRuleGroupsNamespaces\0{ws}\0{}",
+        prefix.unwrap_or_default()
+    );
     let page = s.page(&scope, q.get("nextToken"), q.get("maxResults"))?;
-    let page = s.store().list_rule_groups_namespaces(&ws, prefix, page).await?;
+    let page = s
+        .store()
+        .list_rule_groups_namespaces(&ws, prefix, page)
+        .await?;
     let items = page
         .items
         .into_iter()
@@ -155,7 +178,10 @@ pub(super) async fn list(
     let next_token = s.next_token(&scope, page.next)?;
     Ok(reply(
         Operation::ListRuleGroupsNamespaces,
-        &ListRuleGroupsNamespacesResponse { rule_groups_namespaces: items, next_token },
+        &ListRuleGroupsNamespacesResponse {
+            rule_groups_namespaces: items,
+            next_token,
+        },
     ))
 }
 
@@ -170,6 +196,8 @@ pub(super) async fn delete(
     c.client_token(q.get("clientToken"));
     c.finish()?;
     let token = s.client_token(q.get("clientToken"), &[&ws, &name], &())?;
-    s.store().delete_rule_groups_namespace(&ws, &name, token.as_ref()).await?;
+    s.store()
+        .delete_rule_groups_namespace(&ws, &name, token.as_ref())
+        .await?;
     Ok(reply_empty(Operation::DeleteRuleGroupsNamespace))
 }

@@ -54,13 +54,18 @@ fn parse_duration(d: &str) -> Result<(), String> {
 
 /// Validates a rule file; the error lists every problem found.
 pub fn validate(data: &[u8]) -> Result<(), AwsError> {
-    let text = std::str::from_utf8(data).map_err(|_| invalid(vec!["rule file is not UTF-8".into()]))?;
+    let text =
+        std::str::from_utf8(data).map_err(|_| invalid(vec!["rule file is not UTF-8".into()]))?;
     let file: RuleFile = serde_norway::from_str(text)
         .map_err(|e| invalid(vec![format!("rule file is not valid: {e}")]))?;
     let mut problems = Vec::new();
     let mut names = HashSet::new();
     for (gi, g) in file.groups.iter().enumerate() {
-        let gname = if g.name.is_empty() { format!("#{}", gi + 1) } else { g.name.clone() };
+        let gname = if g.name.is_empty() {
+            format!("#{}", gi + 1)
+        } else {
+            g.name.clone()
+        };
         let mut p = |msg: String| problems.push(format!("group \"{gname}\": {msg}"));
         if g.name.is_empty() {
             p("group name must not be empty".into());
@@ -80,12 +85,19 @@ pub fn validate(data: &[u8]) -> Result<(), AwsError> {
         for (ri, r) in g.rules.iter().enumerate() {
             let rname = r.record.as_deref().or(r.alert.as_deref()).unwrap_or("");
             let mut p = |msg: String| {
-                problems.push(format!("group \"{gname}\", rule {} ({rname}): {msg}", ri + 1))
+                problems.push(format!(
+                    "group \"{gname}\", rule {} ({rname}): {msg}",
+                    ri + 1
+                ))
             };
             check_rule(&mut p, r);
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(invalid(problems)) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(invalid(problems))
+    }
 }
 
 fn check_labels(p: &mut impl FnMut(String), what: &str, labels: Option<&BTreeMap<String, String>>) {
@@ -146,9 +158,18 @@ fn check_rule(p: &mut impl FnMut(String), r: &Rule) {
 
 fn invalid(problems: Vec<String>) -> AwsError {
     AwsError::Validation {
-        message: format!("Invalid rule groups namespace data: {}", problems.join("; ")),
+        message: format!(
+            "Invalid rule groups namespace data: {}",
+            problems.join("; ")
+        ),
         reason: ValidationReason::FieldValidationFailed,
-        fields: problems.into_iter().map(|message| FieldIssue { name: "data".into(), message }).collect(),
+        fields: problems
+            .into_iter()
+            .map(|message| FieldIssue {
+                name: "data".into(),
+                message,
+            })
+            .collect(),
     }
 }
 
@@ -191,20 +212,47 @@ groups:
     #[test]
     fn rejects_bad_promql_naming_group_and_rule() {
         let e = err("groups:\n- name: g1\n  rules:\n  - record: r:x\n    expr: sum(rate(x[5m])\n");
-        assert!(e.contains("group \"g1\"") && e.contains("r:x") && e.contains("parse"), "{e}");
+        assert!(
+            e.contains("group \"g1\"") && e.contains("r:x") && e.contains("parse"),
+            "{e}"
+        );
     }
 
     #[test]
     fn rejects_structural_problems() {
         let cases = [
-            ("groups:\n- name: a\n  rules:\n  - record: x\n    expr: up\n- name: a\n  rules:\n  - record: y\n    expr: up\n", "more than once"),
-            ("groups:\n- name: a\n  rules:\n  - record: x\n    alert: y\n    expr: up\n", "only one"),
-            ("groups:\n- name: a\n  rules:\n  - expr: up\n", "must be set"),
-            ("groups:\n- name: a\n  rules:\n  - record: bad-name\n    expr: up\n", "recording rule name"),
-            ("groups:\n- name: a\n  rules:\n  - record: x\n    expr: up\n    for: 5m\n", "alerting rules only"),
-            ("groups:\n- name: a\n  rules:\n  - alert: A\n    expr: up\n    for: 5 minutes\n", "for"),
-            ("groups:\n- name: a\n  rules:\n  - alert: A\n    expr: up\n    labels:\n      bad-label: x\n", "invalid label name"),
-            ("groups:\n- name: a\n  rules:\n  - record: x\n", "'expr' must be set"),
+            (
+                "groups:\n- name: a\n  rules:\n  - record: x\n    expr: up\n- name: a\n  rules:\n  - record: y\n    expr: up\n",
+                "more than once",
+            ),
+            (
+                "groups:\n- name: a\n  rules:\n  - record: x\n    alert: y\n    expr: up\n",
+                "only one",
+            ),
+            (
+                "groups:\n- name: a\n  rules:\n  - expr: up\n",
+                "must be set",
+            ),
+            (
+                "groups:\n- name: a\n  rules:\n  - record: bad-name\n    expr: up\n",
+                "recording rule name",
+            ),
+            (
+                "groups:\n- name: a\n  rules:\n  - record: x\n    expr: up\n    for: 5m\n",
+                "alerting rules only",
+            ),
+            (
+                "groups:\n- name: a\n  rules:\n  - alert: A\n    expr: up\n    for: 5 minutes\n",
+                "for",
+            ),
+            (
+                "groups:\n- name: a\n  rules:\n  - alert: A\n    expr: up\n    labels:\n      bad-label: x\n",
+                "invalid label name",
+            ),
+            (
+                "groups:\n- name: a\n  rules:\n  - record: x\n",
+                "'expr' must be set",
+            ),
             ("groups:\n- name: a\n  rulez: []\n", "not valid"),
             ("not: [yaml", "not valid"),
         ];

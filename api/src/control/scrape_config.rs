@@ -22,12 +22,21 @@ pub fn validate(data: &[u8]) -> Result<(), AwsError> {
         .ok_or_else(|| AwsError::field(field, "must contain a non-empty scrape_configs list"))?;
     let mut names = HashSet::new();
     for (i, job) in jobs.iter().enumerate() {
-        let name = job.get("job_name").and_then(Value::as_str).unwrap_or_default();
+        let name = job
+            .get("job_name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if name.is_empty() {
-            return Err(AwsError::field(field, format!("scrape_configs[{i}] needs a job_name")));
+            return Err(AwsError::field(
+                field,
+                format!("scrape_configs[{i}] needs a job_name"),
+            ));
         }
         if !names.insert(name) {
-            return Err(AwsError::field(field, format!("job_name \"{name}\" is used more than once")));
+            return Err(AwsError::field(
+                field,
+                format!("job_name \"{name}\" is used more than once"),
+            ));
         }
     }
     Ok(())

@@ -25,22 +25,34 @@ fn internal(e: serde_json::Error) -> AwsError {
 }
 
 fn one_of(c: &mut Check, field: &str, set: usize) {
-    c.ensure(set == 1, field, || format!("exactly one member must be set, got {set}"));
+    c.ensure(set == 1, field, || {
+        format!("exactly one member must be set, got {set}")
+    });
 }
 
 fn ids(c: &mut Check, field: &str, ids: &[String], prefix: &str) {
-    c.ensure((1..=5).contains(&ids.len()), field, || "must list 1 to 5 ids".into());
+    c.ensure((1..=5).contains(&ids.len()), field, || {
+        "must list 1 to 5 ids".into()
+    });
     for id in ids {
         let ok = id.len() <= 255
             && id.strip_prefix(prefix).is_some_and(|r| {
-                !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+                !r.is_empty()
+                    && r.bytes()
+                        .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
             });
-        c.ensure(ok, field, || format!("\"{id}\" must match {prefix}[0-9a-z]+"));
+        c.ensure(ok, field, || {
+            format!("\"{id}\" must match {prefix}[0-9a-z]+")
+        });
     }
 }
 
 fn check_scrape_configuration(c: &mut Check, sc: &ScrapeConfiguration) -> Result<(), AwsError> {
-    one_of(c, "scrapeConfiguration", usize::from(sc.configuration_blob.is_some()));
+    one_of(
+        c,
+        "scrapeConfiguration",
+        usize::from(sc.configuration_blob.is_some()),
+    );
     if let Some(b) = &sc.configuration_blob {
         scrape_config::validate(&blob("scrapeConfiguration.configurationBlob", b)?)?;
     }
@@ -48,28 +60,66 @@ fn check_scrape_configuration(c: &mut Check, sc: &ScrapeConfiguration) -> Result
 }
 
 fn check_source(c: &mut Check, s: &Source) {
-    one_of(c, "source", usize::from(s.eks_configuration.is_some()) + usize::from(s.vpc_configuration.is_some()));
+    one_of(
+        c,
+        "source",
+        usize::from(s.eks_configuration.is_some()) + usize::from(s.vpc_configuration.is_some()),
+    );
     if let Some(e) = &s.eks_configuration {
-        c.arn("source.eksConfiguration.clusterArn", &e.cluster_arn, "eks", "cluster/", "");
-        ids(c, "source.eksConfiguration.subnetIds", &e.subnet_ids, "subnet-");
+        c.arn(
+            "source.eksConfiguration.clusterArn",
+            &e.cluster_arn,
+            "eks",
+            "cluster/",
+            "",
+        );
+        ids(
+            c,
+            "source.eksConfiguration.subnetIds",
+            &e.subnet_ids,
+            "subnet-",
+        );
         if let Some(sg) = &e.security_group_ids {
             ids(c, "source.eksConfiguration.securityGroupIds", sg, "sg-");
         }
     }
     if let Some(v) = &s.vpc_configuration {
-        ids(c, "source.vpcConfiguration.subnetIds", &v.subnet_ids, "subnet-");
-        ids(c, "source.vpcConfiguration.securityGroupIds", &v.security_group_ids, "sg-");
+        ids(
+            c,
+            "source.vpcConfiguration.subnetIds",
+            &v.subnet_ids,
+            "subnet-",
+        );
+        ids(
+            c,
+            "source.vpcConfiguration.securityGroupIds",
+            &v.security_group_ids,
+            "sg-",
+        );
     }
 }
 
 fn check_destination(c: &mut Check, d: &Destination) {
-    let set = usize::from(d.amp_configuration.is_some()) + usize::from(d.cloud_watch_configuration.is_some());
+    let set = usize::from(d.amp_configuration.is_some())
+        + usize::from(d.cloud_watch_configuration.is_some());
     one_of(c, "destination", set);
     if let Some(a) = &d.amp_configuration {
-        c.arn("destination.ampConfiguration.workspaceArn", &a.workspace_arn, "aps", "workspace/", "");
+        c.arn(
+            "destination.ampConfiguration.workspaceArn",
+            &a.workspace_arn,
+            "aps",
+            "workspace/",
+            "",
+        );
     }
     if let Some(w) = &d.cloud_watch_configuration {
-        c.arn("destination.cloudWatchConfiguration.datasetArn", &w.dataset_arn, "cloudwatch", "dataset/", "");
+        c.arn(
+            "destination.cloudWatchConfiguration.datasetArn",
+            &w.dataset_arn,
+            "cloudwatch",
+            "dataset/",
+            "",
+        );
     }
 }
 
@@ -85,17 +135,35 @@ fn check_roles(c: &mut Check, r: &RoleConfiguration) {
 }
 
 fn check_exporters(c: &mut Check, exporters: &[ExporterConfiguration]) {
-    c.ensure(exporters.len() <= 1, "exporters", || "at most one exporter is allowed".into());
+    c.ensure(exporters.len() <= 1, "exporters", || {
+        "at most one exporter is allowed".into()
+    });
     for (i, e) in exporters.iter().enumerate() {
         let field = format!("exporters[{i}]");
-        let set = usize::from(e.open_search_configuration.is_some()) + usize::from(e.kafka_configuration.is_some());
+        let set = usize::from(e.open_search_configuration.is_some())
+            + usize::from(e.kafka_configuration.is_some());
         one_of(c, &field, set);
         if let Some(o) = &e.open_search_configuration {
-            c.arn(&format!("{field}.openSearchConfiguration.domainArn"), &o.domain_arn, "es", "domain/", "");
+            c.arn(
+                &format!("{field}.openSearchConfiguration.domainArn"),
+                &o.domain_arn,
+                "es",
+                "domain/",
+                "",
+            );
         }
         if let Some(k) = &e.kafka_configuration {
-            c.arn(&format!("{field}.kafkaConfiguration.clusterArn"), &k.cluster_arn, "kafka", "cluster/", "");
-            for (name, v) in [("topicFilter", &k.topic_filter), ("consumerGroupFilter", &k.consumer_group_filter)] {
+            c.arn(
+                &format!("{field}.kafkaConfiguration.clusterArn"),
+                &k.cluster_arn,
+                "kafka",
+                "cluster/",
+                "",
+            );
+            for (name, v) in [
+                ("topicFilter", &k.topic_filter),
+                ("consumerGroupFilter", &k.consumer_group_filter),
+            ] {
                 if let Some(v) = v {
                     c.len(&format!("{field}.kafkaConfiguration.{name}"), v, 1, 256);
                 }
@@ -120,20 +188,33 @@ async fn check_destination_exists(s: &ControlState, d: &Destination) -> Result<(
     Ok(())
 }
 
-fn spec(s: &ControlState, scraper_id: &str, alias: Option<String>, doc: &ScraperDocument) -> Result<ScraperSpec, AwsError> {
+fn spec(
+    s: &ControlState,
+    scraper_id: &str,
+    alias: Option<String>,
+    doc: &ScraperDocument,
+) -> Result<ScraperSpec, AwsError> {
     let source_arn = doc
         .source
         .eks_configuration
         .as_ref()
         .map(|e| e.cluster_arn.clone())
         .unwrap_or_default();
-    let destination_arn = match (&doc.destination.amp_configuration, &doc.destination.cloud_watch_configuration) {
+    let destination_arn = match (
+        &doc.destination.amp_configuration,
+        &doc.destination.cloud_watch_configuration,
+    ) {
         (Some(a), _) => a.workspace_arn.clone(),
         (None, Some(w)) => w.dataset_arn.clone(),
         (None, None) => String::new(),
     };
     // Managed collectors act through the service-linked role of the account.
-    let suffix: String = scraper_id.trim_start_matches("s-").chars().filter(char::is_ascii_alphanumeric).take(8).collect();
+    let suffix: String = scraper_id
+        .trim_start_matches("s-")
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(8)
+        .collect();
     let account = s.arns().account_id();
     Ok(ScraperSpec {
         alias,
@@ -190,7 +271,11 @@ pub(super) async fn create(
         role_configuration: req.role_configuration,
         exporters: req.exporters,
     };
-    let new = NewScraper { spec: spec(&s, &id, req.alias, &doc)?, id, tags: req.tags.unwrap_or_default() };
+    let new = NewScraper {
+        spec: spec(&s, &id, req.alias, &doc)?,
+        id,
+        tags: req.tags.unwrap_or_default(),
+    };
     let scraper = s.store().create_scraper(new, token.as_ref()).await?;
     Ok(reply(Operation::CreateScraper, &response(&s, scraper)))
 }
@@ -244,7 +329,9 @@ pub(super) async fn list(
         ("sourceArn", &filter.source_arn),
         ("destinationArn", &filter.destination_arn),
     ] {
-        c.ensure(values.len() <= 20, key, || "at most 20 values per filter".into());
+        c.ensure(values.len() <= 20, key, || {
+            "at most 20 values per filter".into()
+        });
         for v in values {
             c.len(key, v, 1, 256);
         }
@@ -279,7 +366,13 @@ pub(super) async fn list(
         });
     }
     let next_token = s.next_token(&scope, page.next)?;
-    Ok(reply(Operation::ListScrapers, &ListScrapersResponse { scrapers, next_token }))
+    Ok(reply(
+        Operation::ListScrapers,
+        &ListScrapersResponse {
+            scrapers,
+            next_token,
+        },
+    ))
 }
 
 /// `PUT /scrapers/{scraperId}`
@@ -325,7 +418,10 @@ pub(super) async fn update(
     }
     let alias = req.alias.or(current.spec.alias);
     let new_spec = spec(&s, &id, alias, &doc)?;
-    let scraper = s.store().update_scraper(&id, new_spec, token.as_ref()).await?;
+    let scraper = s
+        .store()
+        .update_scraper(&id, new_spec, token.as_ref())
+        .await?;
     Ok(reply(Operation::UpdateScraper, &response(&s, scraper)))
 }
 
@@ -341,7 +437,13 @@ pub(super) async fn delete(
     c.finish()?;
     let token = s.client_token(q.get("clientToken"), &[&id], &())?;
     let sc = s.store().delete_scraper(&id, token.as_ref()).await?;
-    Ok(reply(Operation::DeleteScraper, &DeleteScraperResponse { status: status(sc.status), scraper_id: sc.id }))
+    Ok(reply(
+        Operation::DeleteScraper,
+        &DeleteScraperResponse {
+            status: status(sc.status),
+            scraper_id: sc.id,
+        },
+    ))
 }
 
 /// `GET /scraperconfiguration`
@@ -365,29 +467,60 @@ pub(super) async fn update_logging(
     path_id("scraperId", &id)?;
     let mut c = Check::new();
     let dest = &req.logging_destination;
-    one_of(&mut c, "loggingDestination", usize::from(dest.cloud_watch_logs.is_some()));
+    one_of(
+        &mut c,
+        "loggingDestination",
+        usize::from(dest.cloud_watch_logs.is_some()),
+    );
     if let Some(cw) = &dest.cloud_watch_logs {
-        c.arn("loggingDestination.cloudWatchLogs.logGroupArn", &cw.log_group_arn, "logs", "log-group:", ":*");
+        c.arn(
+            "loggingDestination.cloudWatchLogs.logGroupArn",
+            &cw.log_group_arn,
+            "logs",
+            "log-group:",
+            ":*",
+        );
     }
     let components = req.scraper_components.clone().unwrap_or_else(|| {
         COMPONENT_TYPES
             .iter()
-            .map(|t| ScraperComponent { component_type: (*t).to_owned(), config: None })
+            .map(|t| ScraperComponent {
+                component_type: (*t).to_owned(),
+                config: None,
+            })
             .collect()
     });
-    c.ensure(!components.is_empty(), "scraperComponents", || "must list at least one component".into());
+    c.ensure(!components.is_empty(), "scraperComponents", || {
+        "must list at least one component".into()
+    });
     for comp in &components {
-        c.ensure(COMPONENT_TYPES.contains(&comp.component_type.as_str()), "scraperComponents.type", || {
-            format!("\"{}\" is not one of {}", comp.component_type, COMPONENT_TYPES.join(", "))
-        });
+        c.ensure(
+            COMPONENT_TYPES.contains(&comp.component_type.as_str()),
+            "scraperComponents.type",
+            || {
+                format!(
+                    "\"{}\" is not one of {}",
+                    comp.component_type,
+                    COMPONENT_TYPES.join(", ")
+                )
+            },
+        );
     }
     c.finish()?;
     let doc = serde_json::json!({
         "loggingDestination": serde_json::to_value(&req.logging_destination).map_err(internal)?,
         "scraperComponents": serde_json::to_value(&components).map_err(internal)?,
     });
-    let conf = s.store().put_scraper_logging_configuration(&id, doc).await?;
-    Ok(reply(Operation::UpdateScraperLoggingConfiguration, &StatusResponse { status: status(conf.status) }))
+    let conf = s
+        .store()
+        .put_scraper_logging_configuration(&id, doc)
+        .await?;
+    Ok(reply(
+        Operation::UpdateScraperLoggingConfiguration,
+        &StatusResponse {
+            status: status(conf.status),
+        },
+    ))
 }
 
 /// `GET /scrapers/{scraperId}/logging-configuration`
@@ -397,12 +530,20 @@ pub(super) async fn describe_logging(
 ) -> Result<Response, AwsError> {
     path_id("scraperId", &id)?;
     let conf = s.store().scraper_logging_configuration(&id).await?;
-    let destination: ScraperLoggingDestination =
-        serde_json::from_value(conf.document.get("loggingDestination").cloned().unwrap_or_default())
-            .map_err(internal)?;
-    let components: Vec<ScraperComponent> =
-        serde_json::from_value(conf.document.get("scraperComponents").cloned().unwrap_or_default())
-            .map_err(internal)?;
+    let destination: ScraperLoggingDestination = serde_json::from_value(
+        conf.document
+            .get("loggingDestination")
+            .cloned()
+            .unwrap_or_default(),
+    )
+    .map_err(internal)?;
+    let components: Vec<ScraperComponent> = serde_json::from_value(
+        conf.document
+            .get("scraperComponents")
+            .cloned()
+            .unwrap_or_default(),
+    )
+    .map_err(internal)?;
     Ok(reply(
         Operation::DescribeScraperLoggingConfiguration,
         &DescribeScraperLoggingConfigurationResponse {
@@ -426,6 +567,8 @@ pub(super) async fn delete_logging(
     c.client_token(q.get("clientToken"));
     c.finish()?;
     let token = s.client_token(q.get("clientToken"), &[&id], &())?;
-    s.store().delete_scraper_logging_configuration(&id, token.as_ref()).await?;
+    s.store()
+        .delete_scraper_logging_configuration(&id, token.as_ref())
+        .await?;
     Ok(reply_empty(Operation::DeleteScraperLoggingConfiguration))
 }

@@ -17,7 +17,10 @@ pub(super) async fn list(
 ) -> Result<Response, AwsError> {
     let resource = s.arns().resource(&arn)?;
     let tags = s.store().tags(&resource).await?;
-    Ok(reply(Operation::ListTagsForResource, &ListTagsForResourceResponse { tags: Some(tags) }))
+    Ok(reply(
+        Operation::ListTagsForResource,
+        &ListTagsForResourceResponse { tags: Some(tags) },
+    ))
 }
 
 /// `POST /tags/{resourceArn}`
@@ -30,7 +33,9 @@ pub(super) async fn tag(
     let mut c = Check::new();
     c.tags("tags", &req.tags);
     c.finish()?;
-    s.store().tag_resource(&resource, req.tags, MAX_TAGS).await?;
+    s.store()
+        .tag_resource(&resource, req.tags, MAX_TAGS)
+        .await?;
     Ok(reply_empty(Operation::TagResource))
 }
 
@@ -43,7 +48,9 @@ pub(super) async fn untag(
     let resource = s.arns().resource(&arn)?;
     let keys = q.all("tagKeys");
     let mut c = Check::new();
-    c.ensure(!keys.is_empty(), "tagKeys", || "at least one tag key is required".into());
+    c.ensure(!keys.is_empty(), "tagKeys", || {
+        "at least one tag key is required".into()
+    });
     for k in &keys {
         c.tag_key("tagKeys", k);
     }

@@ -25,7 +25,10 @@ impl Check {
 
     /// Records a problem with `field`.
     pub fn fail(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.issues.push(FieldIssue { name: field.into(), message: message.into() });
+        self.issues.push(FieldIssue {
+            name: field.into(),
+            message: message.into(),
+        });
     }
 
     /// Records a problem unless `ok`.
@@ -47,16 +50,21 @@ impl Check {
     pub fn client_token(&mut self, token: Option<&str>) {
         if let Some(t) = token {
             self.len("clientToken", t, 1, 64);
-            self.ensure(t.bytes().all(|b| (b'!'..=b'~').contains(&b)), "clientToken", || {
-                "must contain printable ASCII characters without spaces".into()
-            });
+            self.ensure(
+                t.bytes().all(|b| (b'!'..=b'~').contains(&b)),
+                "clientToken",
+                || "must contain printable ASCII characters without spaces".into(),
+            );
         }
     }
 
     /// Checks a tag map: at most 50 entries, key/value character rules, no `aws:` keys.
     pub fn tags(&mut self, field: &str, tags: &TagMap) {
         if tags.len() > MAX_TAGS {
-            self.fail(field, format!("at most {MAX_TAGS} tags are allowed, got {}", tags.len()));
+            self.fail(
+                field,
+                format!("at most {MAX_TAGS} tags are allowed, got {}", tags.len()),
+            );
         }
         for (k, v) in tags {
             self.tag_key(&format!("{field}.{k}"), k);
@@ -98,7 +106,9 @@ impl Check {
                 && (service == "iam" || !a.region.is_empty())
         });
         self.ensure(ok, field, || {
-            format!("must be an ARN of the form arn:aws:{service}:<region>:<account>:{prefix}…{suffix}")
+            format!(
+                "must be an ARN of the form arn:aws:{service}:<region>:<account>:{prefix}…{suffix}"
+            )
         });
     }
 
@@ -154,36 +164,59 @@ pub struct Arn<'a> {
 /// Splits `arn:partition:service:region:account:resource`; the resource may contain `:`.
 pub fn parse_arn(s: &str) -> Option<Arn<'_>> {
     let mut it = s.splitn(6, ':');
-    let (arn, partition, service, region, account, resource) =
-        (it.next()?, it.next()?, it.next()?, it.next()?, it.next()?, it.next()?);
+    let (arn, partition, service, region, account, resource) = (
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+    );
     let ok = arn == "arn"
         && partition.starts_with("aws")
-        && partition[3..].chars().all(|c| c == '-' || c.is_ascii_lowercase())
+        && partition[3..]
+            .chars()
+            .all(|c| c == '-' || c.is_ascii_lowercase())
         && !service.is_empty()
-        && region.chars().all(|c| c == '-' || c.is_ascii_lowercase() || c.is_ascii_digit())
+        && region
+            .chars()
+            .all(|c| c == '-' || c.is_ascii_lowercase() || c.is_ascii_digit())
         && account.len() == 12
         && account.bytes().all(|b| b.is_ascii_digit())
         && !resource.is_empty();
-    ok.then_some(Arn { partition, service, region, account, resource })
+    ok.then_some(Arn {
+        partition,
+        service,
+        region,
+        account,
+        resource,
+    })
 }
 
 /// Checks an AMP path id (`WorkspaceId`-style: 1..64 characters containing an alphanumeric).
 pub fn path_id(field: &str, value: &str) -> Result<(), AwsError> {
     let mut c = Check::new();
     c.len(field, value, 1, 64);
-    c.ensure(value.chars().any(|c| c.is_ascii_alphanumeric()), field, || {
-        "must contain at least one alphanumeric character".into()
-    });
+    c.ensure(
+        value.chars().any(|c| c.is_ascii_alphanumeric()),
+        field,
+        || "must contain at least one alphanumeric character".into(),
+    );
     c.finish()
 }
 
 /// Decodes a base64 blob member.
 pub fn blob(field: &str, value: &str) -> Result<Vec<u8>, AwsError> {
-    STANDARD.decode(value.trim()).map_err(|e| AwsError::Validation {
-        message: format!("{field} is not valid base64: {e}"),
-        reason: ValidationReason::CannotParse,
-        fields: vec![FieldIssue { name: field.into(), message: "not valid base64".into() }],
-    })
+    STANDARD
+        .decode(value.trim())
+        .map_err(|e| AwsError::Validation {
+            message: format!("{field} is not valid base64: {e}"),
+            reason: ValidationReason::CannotParse,
+            fields: vec![FieldIssue {
+                name: field.into(),
+                message: "not valid base64".into(),
+            }],
+        })
 }
 
 /// Encodes a blob member.
@@ -197,7 +230,10 @@ pub fn max_results(value: Option<&str>) -> Result<u32, AwsError> {
         None => Ok(100),
         Some(v) => match v.parse::<u32>() {
             Ok(n @ 1..=1000) => Ok(n),
-            _ => Err(AwsError::field("maxResults", "must be an integer from 1 to 1000")),
+            _ => Err(AwsError::field(
+                "maxResults",
+                "must be an integer from 1 to 1000",
+            )),
         },
     }
 }
@@ -218,15 +254,27 @@ mod tests {
     #[test]
     fn tags_rules() {
         let mut c = Check::new();
-        let ok: TagMap = [("team name".into(), "a/b=c+d@e".into()), ("ключ".into(), "".into())]
-            .into_iter()
-            .collect();
+        let ok: TagMap = [
+            ("team name".into(), "a/b=c+d@e".into()),
+            ("ключ".into(), "".into()),
+        ]
+        .into_iter()
+        .collect();
         c.tags("tags", &ok);
         assert!(c.finish().is_ok());
 
-        for (k, v) in [("aws:x", "v"), ("AWS:x", "v"), ("", "v"), ("a*b", "v"), ("k", "v#")] {
+        for (k, v) in [
+            ("aws:x", "v"),
+            ("AWS:x", "v"),
+            ("", "v"),
+            ("a*b", "v"),
+            ("k", "v#"),
+        ] {
             let mut c = Check::new();
-            c.tags("tags", &[(k.to_owned(), v.to_owned())].into_iter().collect());
+            c.tags(
+                "tags",
+                &[(k.to_owned(), v.to_owned())].into_iter().collect(),
+            );
             assert!(c.finish().is_err(), "{k}={v}");
         }
         let too_many: TagMap = (0..51).map(|i| (format!("k{i}"), String::new())).collect();
@@ -234,7 +282,10 @@ mod tests {
         c.tags("tags", &too_many);
         assert!(c.finish().is_err());
         let mut c = Check::new();
-        c.tags("tags", &[("k".repeat(129), String::new())].into_iter().collect());
+        c.tags(
+            "tags",
+            &[("k".repeat(129), String::new())].into_iter().collect(),
+        );
         assert!(c.finish().is_err());
     }
 
@@ -251,7 +302,12 @@ mod tests {
 
     #[test]
     fn client_tokens() {
-        for (t, ok) in [("abc-123", true), ("a b", false), ("", false), (&*"x".repeat(65), false)] {
+        for (t, ok) in [
+            ("abc-123", true),
+            ("a b", false),
+            ("", false),
+            (&*"x".repeat(65), false),
+        ] {
             let mut c = Check::new();
             c.client_token(Some(t));
             assert_eq!(c.finish().is_ok(), ok, "{t:?}");
@@ -260,18 +316,46 @@ mod tests {
 
     #[test]
     fn arns() {
-        let a = parse_arn("arn:aws:aps:us-east-1:123456789012:rulegroupsnamespace/ws-1/a:b").unwrap();
-        assert_eq!((a.service, a.region, a.resource), ("aps", "us-east-1", "rulegroupsnamespace/ws-1/a:b"));
+        let a =
+            parse_arn("arn:aws:aps:us-east-1:123456789012:rulegroupsnamespace/ws-1/a:b").unwrap();
+        assert_eq!(
+            (a.service, a.region, a.resource),
+            ("aps", "us-east-1", "rulegroupsnamespace/ws-1/a:b")
+        );
         assert!(parse_arn("arn:aws:aps:us-east-1:12345678901:workspace/x").is_none());
         assert!(parse_arn("arn:azure:aps:us-east-1:123456789012:workspace/x").is_none());
         assert!(parse_arn("not-an-arn").is_none());
         let mut c = Check::new();
-        c.arn("kmsKeyArn", "arn:aws:kms:us-east-1:123456789012:key/1234abcd", "kms", "key/", "");
-        c.arn("logGroupArn", "arn:aws:logs:us-east-1:123456789012:log-group:g:*", "logs", "log-group:", ":*");
-        c.arn("roleArn", "arn:aws:iam::123456789012:role/r", "iam", "role/", "");
+        c.arn(
+            "kmsKeyArn",
+            "arn:aws:kms:us-east-1:123456789012:key/1234abcd",
+            "kms",
+            "key/",
+            "",
+        );
+        c.arn(
+            "logGroupArn",
+            "arn:aws:logs:us-east-1:123456789012:log-group:g:*",
+            "logs",
+            "log-group:",
+            ":*",
+        );
+        c.arn(
+            "roleArn",
+            "arn:aws:iam::123456789012:role/r",
+            "iam",
+            "role/",
+            "",
+        );
         assert!(c.finish().is_ok());
         let mut c = Check::new();
-        c.arn("logGroupArn", "arn:aws:logs:us-east-1:123456789012:log-group:g", "logs", "log-group:", ":*");
+        c.arn(
+            "logGroupArn",
+            "arn:aws:logs:us-east-1:123456789012:log-group:g",
+            "logs",
+            "log-group:",
+            ":*",
+        );
         assert!(c.finish().is_err());
     }
 
@@ -295,7 +379,10 @@ mod tests {
 
     #[test]
     fn blobs() {
-        assert_eq!(blob("data", &encode_blob(b"groups: []")).unwrap(), b"groups: []");
+        assert_eq!(
+            blob("data", &encode_blob(b"groups: []")).unwrap(),
+            b"groups: []"
+        );
         let e = blob("data", "not base64!").unwrap_err();
         assert_eq!(e.code().1, "ValidationException");
     }

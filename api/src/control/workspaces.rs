@@ -24,9 +24,13 @@ fn check_kms_key_arn(c: &mut Check, arn: &str) {
     c.len("kmsKeyArn", arn, 20, 2048);
     c.arn("kmsKeyArn", arn, "kms", "key/", "");
     let key_id = arn.rsplit_once("key/").map_or("", |(_, k)| k);
-    c.ensure(key_id.bytes().all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "kmsKeyArn", || {
-        "must be a key ARN (arn:aws:kms:<region>:<account>:key/<key-id>)".into()
-    });
+    c.ensure(
+        key_id
+            .bytes()
+            .all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+        "kmsKeyArn",
+        || "must be a key ARN (arn:aws:kms:<region>:<account>:key/<key-id>)".into(),
+    );
 }
 
 fn tags_out(ws: &Workspace) -> Option<super::model::TagMap> {
@@ -57,7 +61,10 @@ pub(super) async fn create(
         kms_key_arn: req.kms_key_arn,
         tags: req.tags.unwrap_or_default(),
     };
-    let ws = s.store().create_workspace(new, token.as_ref(), s.0.max_workspaces).await?;
+    let ws = s
+        .store()
+        .create_workspace(new, token.as_ref(), s.0.max_workspaces)
+        .await?;
     Ok(reply(
         Operation::CreateWorkspace,
         &CreateWorkspaceResponse {
@@ -122,7 +129,13 @@ pub(super) async fn list(
         })
         .collect();
     let next_token = s.next_token(&scope, page.next)?;
-    Ok(reply(Operation::ListWorkspaces, &ListWorkspacesResponse { workspaces, next_token }))
+    Ok(reply(
+        Operation::ListWorkspaces,
+        &ListWorkspacesResponse {
+            workspaces,
+            next_token,
+        },
+    ))
 }
 
 /// `POST /workspaces/{workspaceId}/alias`
@@ -139,7 +152,9 @@ pub(super) async fn update_alias(
     c.client_token(req.client_token.as_deref());
     c.finish()?;
     let token = s.client_token(req.client_token.as_deref(), &[&id], &req)?;
-    s.store().update_workspace_alias(&id, req.alias, token.as_ref()).await?;
+    s.store()
+        .update_workspace_alias(&id, req.alias, token.as_ref())
+        .await?;
     Ok(reply_empty(Operation::UpdateWorkspaceAlias))
 }
 
@@ -196,14 +211,18 @@ pub(super) async fn describe_configuration(
 /// Whether `s` is a valid Prometheus metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`).
 pub(super) fn is_metric_name(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }
 
 /// Whether `s` is a valid Prometheus label name (`[a-zA-Z_][a-zA-Z0-9_]*`).
 pub(super) fn is_label_name(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -211,26 +230,39 @@ fn check_limits(c: &mut Check, limits: &[LimitsPerLabelSet]) -> Vec<LabelSetLimi
     let mut out = Vec::with_capacity(limits.len());
     for (i, l) in limits.iter().enumerate() {
         let field = format!("limitsPerLabelSet[{i}]");
-        c.ensure(!l.label_set.is_empty(), &format!("{field}.labelSet"), || {
-            "must name at least one label".into()
-        });
+        c.ensure(
+            !l.label_set.is_empty(),
+            &format!("{field}.labelSet"),
+            || "must name at least one label".into(),
+        );
         for (name, value) in &l.label_set {
             let f = format!("{field}.labelSet.{name}");
-            c.ensure(is_label_name(name), &f, || "label name must match [a-zA-Z_][a-zA-Z0-9_]*".into());
+            c.ensure(is_label_name(name), &f, || {
+                "label name must match [a-zA-Z_][a-zA-Z0-9_]*".into()
+            });
             c.ensure(
-                value.is_ascii() && !value.trim().is_empty() && !value.chars().any(char::is_control),
+                value.is_ascii()
+                    && !value.trim().is_empty()
+                    && !value.chars().any(char::is_control),
                 &f,
                 || "label value must be non-blank ASCII without control characters".into(),
             );
             if name == "__name__" {
-                c.ensure(is_metric_name(value), &f, || "__name__ must be a valid metric name".into());
+                c.ensure(is_metric_name(value), &f, || {
+                    "__name__ must be a valid metric name".into()
+                });
             }
         }
         let max_series = l.limits.max_series;
-        c.ensure(max_series.is_none_or(|m| m >= 0), &format!("{field}.limits.maxSeries"), || {
-            "must be at least 0".into()
-        });
-        if out.iter().any(|o: &LabelSetLimit| o.label_set == l.label_set) {
+        c.ensure(
+            max_series.is_none_or(|m| m >= 0),
+            &format!("{field}.limits.maxSeries"),
+            || "must be at least 0".into(),
+        );
+        if out
+            .iter()
+            .any(|o: &LabelSetLimit| o.label_set == l.label_set)
+        {
             c.fail(&field, "the same label set appears twice");
         }
         out.push(LabelSetLimit {
@@ -263,20 +295,32 @@ pub(super) async fn update_configuration(
         },
     );
     if let Some(r) = req.retention_period_in_days {
-        c.ensure((1..=MAX_RETENTION_DAYS).contains(&r), "retentionPeriodInDays", || {
-            format!("must be from 1 to {MAX_RETENTION_DAYS}")
-        });
+        c.ensure(
+            (1..=MAX_RETENTION_DAYS).contains(&r),
+            "retentionPeriodInDays",
+            || format!("must be from 1 to {MAX_RETENTION_DAYS}"),
+        );
     }
     for (field, v) in [
-        ("outOfOrderTimeWindowInSeconds", req.out_of_order_time_window_in_seconds),
+        (
+            "outOfOrderTimeWindowInSeconds",
+            req.out_of_order_time_window_in_seconds,
+        ),
         ("ruleQueryOffsetInSeconds", req.rule_query_offset_in_seconds),
     ] {
-        c.ensure(v.is_none_or(|v| v >= 0), field, || "must be at least 0".into());
+        c.ensure(v.is_none_or(|v| v >= 0), field, || {
+            "must be at least 0".into()
+        });
     }
-    let limits = req.limits_per_label_set.as_deref().map(|l| check_limits(&mut c, l));
+    let limits = req
+        .limits_per_label_set
+        .as_deref()
+        .map(|l| check_limits(&mut c, l));
     c.finish()?;
     let update = WorkspaceConfigurationUpdate {
-        retention_period_in_days: req.retention_period_in_days.and_then(|v| u32::try_from(v).ok()),
+        retention_period_in_days: req
+            .retention_period_in_days
+            .and_then(|v| u32::try_from(v).ok()),
         out_of_order_time_window_in_seconds: req
             .out_of_order_time_window_in_seconds
             .and_then(|v| u64::try_from(v).ok()),
@@ -286,7 +330,10 @@ pub(super) async fn update_configuration(
         limits_per_label_set: limits,
     };
     let token = s.client_token(req.client_token.as_deref(), &[&id], &req)?;
-    let config = s.store().update_workspace_configuration(&id, update, token.as_ref()).await?;
+    let config = s
+        .store()
+        .update_workspace_configuration(&id, update, token.as_ref())
+        .await?;
     Ok(reply(
         Operation::UpdateWorkspaceConfiguration,
         &StatusResponse {
@@ -314,10 +361,16 @@ mod tests {
     fn label_set_limits() {
         let set = |pairs: &[(&str, &str)], max: Option<i64>| LimitsPerLabelSet {
             limits: LimitsPerLabelSetEntry { max_series: max },
-            label_set: pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            label_set: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
         let mut c = Check::new();
-        let out = check_limits(&mut c, &[set(&[("team", "a"), ("__name__", "up")], Some(10))]);
+        let out = check_limits(
+            &mut c,
+            &[set(&[("team", "a"), ("__name__", "up")], Some(10))],
+        );
         assert!(c.finish().is_ok());
         assert_eq!(out[0].max_series, Some(10));
         for bad in [
