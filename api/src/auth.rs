@@ -91,6 +91,14 @@ pub fn identify(
                  header.",
             ));
         }
+        let amz_date = headers.get("x-amz-date").and_then(|v| v.to_str().ok());
+        if amz_date.is_some_and(|d| !d.starts_with(&caller.scope_date)) {
+            return Err(AwsError::InvalidSignature {
+                message: "Date in Credential scope does not match YYYYMMDD from ISO-8601 \
+                          version of date from HTTP"
+                    .into(),
+            });
+        }
         caller
     } else if query.get("X-Amz-Algorithm").is_some() {
         parse_presigned(query)?
@@ -302,6 +310,9 @@ mod tests {
             .unwrap_err();
             assert_eq!(e.code().1, "InvalidSignatureException", "{scope}");
         }
+        let other_day = headers(&header_for("20250103/us-east-1/aps/aws4_request"));
+        let e = identify(&other_day, &QueryParams::default(), &ctx()).unwrap_err();
+        assert_eq!(e.code().1, "InvalidSignatureException");
     }
 
     #[test]

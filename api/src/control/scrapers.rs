@@ -176,7 +176,14 @@ fn check_exporters(c: &mut Check, exporters: &[ExporterConfiguration]) {
 async fn check_destination_exists(s: &ControlState, d: &Destination) -> Result<(), AwsError> {
     if let Some(a) = &d.amp_configuration {
         if let Ok(ResourceRef::Workspace(id)) = s.arns().resource(&a.workspace_arn) {
-            s.store().workspace(&id).await?;
+            let ws = s.store().workspace(&id).await?;
+            if ws.kms_key_arn.is_some() {
+                return Err(AwsError::field(
+                    "destination.ampConfiguration.workspaceArn",
+                    "a workspace encrypted with a customer managed key cannot be the \
+                     destination of a managed scraper",
+                ));
+            }
         } else {
             return Err(AwsError::ResourceNotFound {
                 message: format!("Workspace not found: {}", a.workspace_arn),
