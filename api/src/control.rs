@@ -179,7 +179,11 @@ fn reply_empty(op: Operation) -> Response {
     }
 }
 
-fn endpoint<H, T>(op: Operation, handler: H, region: &Arc<str>) -> MethodRouter<ControlState>
+fn endpoint<H, T>(
+    op: Operation,
+    handler: H,
+    region: &Arc<str>,
+) -> (Operation, MethodRouter<ControlState>)
 where
     H: Handler<T, ControlState>,
     T: 'static,
@@ -188,8 +192,9 @@ where
         operation: op,
         region: region.clone(),
     };
-    on(op.method_filter(), handler)
-        .route_layer(axum::middleware::from_fn_with_state(ctx, authenticate))
+    let method_router = on(op.method_filter(), handler)
+        .route_layer(axum::middleware::from_fn_with_state(ctx, authenticate));
+    (op, method_router)
 }
 
 /// Builds the control-plane router: one route per [`Operation`], each behind the
@@ -199,222 +204,93 @@ pub fn router(state: ControlState) -> Router {
     use Operation as Op;
     let r = &state.0.region.clone();
     let routes = [
-        (
-            Op::CreateAlertManagerDefinition,
-            endpoint(Op::CreateAlertManagerDefinition, alertmanager::create, r),
-        ),
-        (
-            Op::CreateAnomalyDetector,
-            endpoint(Op::CreateAnomalyDetector, anomaly::create, r),
-        ),
-        (
-            Op::CreateLoggingConfiguration,
-            endpoint(Op::CreateLoggingConfiguration, logging::create, r),
-        ),
-        (
+        endpoint(Op::CreateAlertManagerDefinition, alertmanager::create, r),
+        endpoint(Op::CreateAnomalyDetector, anomaly::create, r),
+        endpoint(Op::CreateLoggingConfiguration, logging::create, r),
+        endpoint(
             Op::CreateQueryLoggingConfiguration,
-            endpoint(
-                Op::CreateQueryLoggingConfiguration,
-                logging::create_query,
-                r,
-            ),
+            logging::create_query,
+            r,
         ),
-        (
-            Op::CreateRuleGroupsNamespace,
-            endpoint(Op::CreateRuleGroupsNamespace, rule_groups::create, r),
-        ),
-        (
-            Op::CreateScraper,
-            endpoint(Op::CreateScraper, scrapers::create, r),
-        ),
-        (
-            Op::CreateWorkspace,
-            endpoint(Op::CreateWorkspace, workspaces::create, r),
-        ),
-        (
-            Op::DeleteAlertManagerDefinition,
-            endpoint(Op::DeleteAlertManagerDefinition, alertmanager::delete, r),
-        ),
-        (
-            Op::DeleteAnomalyDetector,
-            endpoint(Op::DeleteAnomalyDetector, anomaly::delete, r),
-        ),
-        (
-            Op::DeleteLoggingConfiguration,
-            endpoint(Op::DeleteLoggingConfiguration, logging::delete, r),
-        ),
-        (
+        endpoint(Op::CreateRuleGroupsNamespace, rule_groups::create, r),
+        endpoint(Op::CreateScraper, scrapers::create, r),
+        endpoint(Op::CreateWorkspace, workspaces::create, r),
+        endpoint(Op::DeleteAlertManagerDefinition, alertmanager::delete, r),
+        endpoint(Op::DeleteAnomalyDetector, anomaly::delete, r),
+        endpoint(Op::DeleteLoggingConfiguration, logging::delete, r),
+        endpoint(
             Op::DeleteQueryLoggingConfiguration,
-            endpoint(
-                Op::DeleteQueryLoggingConfiguration,
-                logging::delete_query,
-                r,
-            ),
+            logging::delete_query,
+            r,
         ),
-        (
-            Op::DeleteResourcePolicy,
-            endpoint(Op::DeleteResourcePolicy, policy::delete, r),
-        ),
-        (
-            Op::DeleteRuleGroupsNamespace,
-            endpoint(Op::DeleteRuleGroupsNamespace, rule_groups::delete, r),
-        ),
-        (
-            Op::DeleteScraper,
-            endpoint(Op::DeleteScraper, scrapers::delete, r),
-        ),
-        (
+        endpoint(Op::DeleteResourcePolicy, policy::delete, r),
+        endpoint(Op::DeleteRuleGroupsNamespace, rule_groups::delete, r),
+        endpoint(Op::DeleteScraper, scrapers::delete, r),
+        endpoint(
             Op::DeleteScraperLoggingConfiguration,
-            endpoint(
-                Op::DeleteScraperLoggingConfiguration,
-                scrapers::delete_logging,
-                r,
-            ),
+            scrapers::delete_logging,
+            r,
         ),
-        (
-            Op::DeleteWorkspace,
-            endpoint(Op::DeleteWorkspace, workspaces::delete, r),
-        ),
-        (
+        endpoint(Op::DeleteWorkspace, workspaces::delete, r),
+        endpoint(
             Op::DescribeAlertManagerDefinition,
-            endpoint(
-                Op::DescribeAlertManagerDefinition,
-                alertmanager::describe,
-                r,
-            ),
+            alertmanager::describe,
+            r,
         ),
-        (
-            Op::DescribeAnomalyDetector,
-            endpoint(Op::DescribeAnomalyDetector, anomaly::describe, r),
-        ),
-        (
-            Op::DescribeLoggingConfiguration,
-            endpoint(Op::DescribeLoggingConfiguration, logging::describe, r),
-        ),
-        (
+        endpoint(Op::DescribeAnomalyDetector, anomaly::describe, r),
+        endpoint(Op::DescribeLoggingConfiguration, logging::describe, r),
+        endpoint(
             Op::DescribeQueryLoggingConfiguration,
-            endpoint(
-                Op::DescribeQueryLoggingConfiguration,
-                logging::describe_query,
-                r,
-            ),
+            logging::describe_query,
+            r,
         ),
-        (
-            Op::DescribeResourcePolicy,
-            endpoint(Op::DescribeResourcePolicy, policy::describe, r),
-        ),
-        (
-            Op::DescribeRuleGroupsNamespace,
-            endpoint(Op::DescribeRuleGroupsNamespace, rule_groups::describe, r),
-        ),
-        (
-            Op::DescribeScraper,
-            endpoint(Op::DescribeScraper, scrapers::describe, r),
-        ),
-        (
+        endpoint(Op::DescribeResourcePolicy, policy::describe, r),
+        endpoint(Op::DescribeRuleGroupsNamespace, rule_groups::describe, r),
+        endpoint(Op::DescribeScraper, scrapers::describe, r),
+        endpoint(
             Op::DescribeScraperLoggingConfiguration,
-            endpoint(
-                Op::DescribeScraperLoggingConfiguration,
-                scrapers::describe_logging,
-                r,
-            ),
+            scrapers::describe_logging,
+            r,
         ),
-        (
-            Op::DescribeWorkspace,
-            endpoint(Op::DescribeWorkspace, workspaces::describe, r),
-        ),
-        (
+        endpoint(Op::DescribeWorkspace, workspaces::describe, r),
+        endpoint(
             Op::DescribeWorkspaceConfiguration,
-            endpoint(
-                Op::DescribeWorkspaceConfiguration,
-                workspaces::describe_configuration,
-                r,
-            ),
+            workspaces::describe_configuration,
+            r,
         ),
-        (
+        endpoint(
             Op::GetDefaultScraperConfiguration,
-            endpoint(
-                Op::GetDefaultScraperConfiguration,
-                scrapers::default_configuration,
-                r,
-            ),
+            scrapers::default_configuration,
+            r,
         ),
-        (
-            Op::ListAnomalyDetectors,
-            endpoint(Op::ListAnomalyDetectors, anomaly::list, r),
-        ),
-        (
-            Op::ListRuleGroupsNamespaces,
-            endpoint(Op::ListRuleGroupsNamespaces, rule_groups::list, r),
-        ),
-        (
-            Op::ListScrapers,
-            endpoint(Op::ListScrapers, scrapers::list, r),
-        ),
-        (
-            Op::ListTagsForResource,
-            endpoint(Op::ListTagsForResource, tags::list, r),
-        ),
-        (
-            Op::ListWorkspaces,
-            endpoint(Op::ListWorkspaces, workspaces::list, r),
-        ),
-        (
-            Op::PutAlertManagerDefinition,
-            endpoint(Op::PutAlertManagerDefinition, alertmanager::put, r),
-        ),
-        (
-            Op::PutAnomalyDetector,
-            endpoint(Op::PutAnomalyDetector, anomaly::put, r),
-        ),
-        (
-            Op::PutResourcePolicy,
-            endpoint(Op::PutResourcePolicy, policy::put, r),
-        ),
-        (
-            Op::PutRuleGroupsNamespace,
-            endpoint(Op::PutRuleGroupsNamespace, rule_groups::put, r),
-        ),
-        (Op::TagResource, endpoint(Op::TagResource, tags::tag, r)),
-        (
-            Op::UntagResource,
-            endpoint(Op::UntagResource, tags::untag, r),
-        ),
-        (
-            Op::UpdateLoggingConfiguration,
-            endpoint(Op::UpdateLoggingConfiguration, logging::update, r),
-        ),
-        (
+        endpoint(Op::ListAnomalyDetectors, anomaly::list, r),
+        endpoint(Op::ListRuleGroupsNamespaces, rule_groups::list, r),
+        endpoint(Op::ListScrapers, scrapers::list, r),
+        endpoint(Op::ListTagsForResource, tags::list, r),
+        endpoint(Op::ListWorkspaces, workspaces::list, r),
+        endpoint(Op::PutAlertManagerDefinition, alertmanager::put, r),
+        endpoint(Op::PutAnomalyDetector, anomaly::put, r),
+        endpoint(Op::PutResourcePolicy, policy::put, r),
+        endpoint(Op::PutRuleGroupsNamespace, rule_groups::put, r),
+        endpoint(Op::TagResource, tags::tag, r),
+        endpoint(Op::UntagResource, tags::untag, r),
+        endpoint(Op::UpdateLoggingConfiguration, logging::update, r),
+        endpoint(
             Op::UpdateQueryLoggingConfiguration,
-            endpoint(
-                Op::UpdateQueryLoggingConfiguration,
-                logging::update_query,
-                r,
-            ),
+            logging::update_query,
+            r,
         ),
-        (
-            Op::UpdateScraper,
-            endpoint(Op::UpdateScraper, scrapers::update, r),
-        ),
-        (
+        endpoint(Op::UpdateScraper, scrapers::update, r),
+        endpoint(
             Op::UpdateScraperLoggingConfiguration,
-            endpoint(
-                Op::UpdateScraperLoggingConfiguration,
-                scrapers::update_logging,
-                r,
-            ),
+            scrapers::update_logging,
+            r,
         ),
-        (
-            Op::UpdateWorkspaceAlias,
-            endpoint(Op::UpdateWorkspaceAlias, workspaces::update_alias, r),
-        ),
-        (
+        endpoint(Op::UpdateWorkspaceAlias, workspaces::update_alias, r),
+        endpoint(
             Op::UpdateWorkspaceConfiguration,
-            endpoint(
-                Op::UpdateWorkspaceConfiguration,
-                workspaces::update_configuration,
-                r,
-            ),
+            workspaces::update_configuration,
+            r,
         ),
     ];
     let mut router = Router::new();

@@ -23,7 +23,9 @@ struct RuleGroup {
     name: String,
     interval: Option<String>,
     query_offset: Option<String>,
-    limit: Option<u64>,
+    /// Any non-negative alert/series limit is valid; parsed so unknown keys can be refused.
+    #[serde(rename = "limit")]
+    _limit: Option<u64>,
     labels: Option<BTreeMap<String, String>>,
     #[serde(default)]
     rules: Vec<Rule>,
@@ -77,7 +79,6 @@ pub fn validate(data: &[u8]) -> Result<(), AwsError> {
                 p(format!("{field}: {e}"));
             }
         }
-        let _ = g.limit;
         check_labels(&mut p, "labels", g.labels.as_ref());
         if g.rules.is_empty() {
             p("group has no rules".into());
