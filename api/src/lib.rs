@@ -35,7 +35,7 @@ pub use error::{AwsError, FieldIssue, ValidationReason};
 pub use openapi::openapi;
 pub use operation::Operation;
 pub use pagination::{KeyError, PageTokens};
-pub use server::{app, open_store, run};
+pub use server::{app, open_store, run, serve};
 pub use trace::RequestId;
 
 #[cfg(test)]

@@ -52,11 +52,21 @@ async fn settle_loop(store: Arc<dyn MetadataStore>, delay: Duration) {
 
 /// Runs the server until SIGINT or SIGTERM, then finishes in-flight requests and returns.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let store: Arc<dyn MetadataStore> = Arc::new(open_store(&config.data_dir).await?);
-    let page_tokens = PageTokens::load_or_create(&config.data_dir)?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    serve(config, listener, shutdown_signal()).await
+}
+
+/// Serves on `listener` until `shutdown` resolves, then finishes in-flight requests and
+/// returns. Logs `listening on <addr>` with the bound address once ready.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store: Arc<dyn MetadataStore> = Arc::new(open_store(&config.data_dir).await?);
+    let page_tokens = PageTokens::load_or_create(&config.data_dir)?;
     let addr = listener.local_addr()?;
     let settings = ControlSettings {
         region: config.region.clone(),
@@ -76,11 +86,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         %addr, data_dir = %config.data_dir.display(), region = %config.region,
         account_id = %config.account_id, "listening on {addr}"
     );
-    axum::serve(listener, app(store, control))
-        .with_graceful_shutdown(shutdown_signal())
+    let served = axum::serve(listener, app(store, control))
+        .with_graceful_shutdown(shutdown)
         .await
-        .context("server failed")?;
+        .context("server failed");
     lifecycle.abort();
+    served?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -112,4 +123,88 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down, finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use super::*;
+
+    /// Sends one HTTP/1.1 request and returns the status and body.
+    async fn http(
+        addr: std::net::SocketAddr,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> (u16, String) {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=AK/20250102/us-east-1/aps/aws4_request, \
+             SignedHeaders=host;x-amz-date, Signature={sig}\r\n\
+             X-Amz-Date: 20250102T000000Z\r\nContent-Type: application/json\r\n\
+             Content-Length: {len}\r\n\r\n{body}",
+            sig = "0".repeat(64),
+            len = body.len(),
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        let status = response[9..12].parse().unwrap();
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap();
+        (status, body)
+    }
+
+    async fn start(
+        config: &Config,
+    ) -> (
+        std::net::SocketAddr,
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<anyhow::Result<()>>,
+    ) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(serve(config.clone(), listener, async {
+            let _ = rx.await;
+        }));
+        (addr, tx, task)
+    }
+
+    #[tokio::test]
+    async fn restart_keeps_state_and_shutdown_is_graceful() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        };
+        let (addr, stop, task) = start(&config).await;
+        let (status, body) = http(addr, "POST", "/workspaces", r#"{"alias":"kept"}"#).await;
+        assert_eq!(status, 202, "{body}");
+        let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["workspaceId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        stop.send(()).unwrap();
+        task.await.unwrap().unwrap();
+
+        let (addr, stop, task) = start(&config).await;
+        let (status, body) = http(addr, "GET", &format!("/workspaces/{id}"), "").await;
+        assert_eq!(status, 200, "{body}");
+        let ws: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(ws["workspace"]["alias"], "kept");
+        assert_eq!(
+            ws["workspace"]["prometheusEndpoint"],
+            format!("http://{addr}/workspaces/{id}/")
+        );
+        let (status, _) = http(addr, "GET", "/healthz", "").await;
+        assert_eq!(status, 200);
+        stop.send(()).unwrap();
+        task.await.unwrap().unwrap();
+    }
 }
