@@ -48,8 +48,8 @@ pub struct ServeArgs {
     /// 12-digit account id used in ARNs [default: 000000000000].
     #[arg(long, env = "AMPD_ACCOUNT_ID", value_name = "ID")]
     pub account_id: Option<String>,
-    /// URL clients reach this server at, used in prometheusEndpoint [default: http://<bound
-    /// address>].
+    /// URL clients reach this server at, used in prometheusEndpoint [default: "http://" and
+    /// the bound address].
     #[arg(long, env = "AMPD_EXTERNAL_URL", value_name = "URL")]
     pub external_url: Option<String>,
     /// Delay before CREATING/UPDATING resources become ACTIVE and DELETING ones disappear, in

@@ -19,8 +19,21 @@ fn internal(e: serde_json::Error) -> AwsError {
     AwsError::Internal(anyhow::Error::new(e))
 }
 
-fn check_log_group(c: &mut Check, field: &str, arn: &str) {
+/// Checks `arn:aws:logs:<region>:<account>:log-group:<name>:*` with AMP's name rules.
+pub(super) fn check_log_group(c: &mut Check, field: &str, arn: &str) {
     c.arn(field, arn, "logs", "log-group:", ":*");
+    let name = arn
+        .split_once(":log-group:")
+        .and_then(|(_, rest)| rest.strip_suffix(":*"))
+        .unwrap_or_default();
+    c.ensure(
+        name.len() <= 512
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-#/".contains(&b)),
+        field,
+        || "log group name must be 1 to 512 characters of [A-Za-z0-9._#/-]".into(),
+    );
 }
 
 fn check_workspace_request(ws: &str, req: &LoggingConfigurationRequest) -> Result<(), AwsError> {
@@ -230,4 +243,31 @@ async fn delete_kind(
         .delete_logging_configuration(&ws, kind, token.as_ref())
         .await?;
     Ok(reply_empty(op))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_group_arns() {
+        for (arn, ok) in [
+            (
+                "arn:aws:logs:us-east-1:123456789012:log-group:/aws/amp/ws-1:*",
+                true,
+            ),
+            (
+                "arn:aws:logs:us-east-1:123456789012:log-group:a#b.c_d-e:*",
+                true,
+            ),
+            ("arn:aws:logs:us-east-1:123456789012:log-group:a b:*", false),
+            ("arn:aws:logs:us-east-1:123456789012:log-group:a", false),
+            ("arn:aws:logs:us-east-1:123456789012:log-group::*", false),
+            ("arn:aws:s3:us-east-1:123456789012:log-group:a:*", false),
+        ] {
+            let mut c = Check::new();
+            check_log_group(&mut c, "logGroupArn", arn);
+            assert_eq!(c.finish().is_ok(), ok, "{arn}");
+        }
+    }
 }
