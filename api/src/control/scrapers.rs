@@ -480,12 +480,10 @@ pub(super) async fn update_logging(
         usize::from(dest.cloud_watch_logs.is_some()),
     );
     if let Some(cw) = &dest.cloud_watch_logs {
-        c.arn(
+        super::logging::check_log_group(
+            &mut c,
             "loggingDestination.cloudWatchLogs.logGroupArn",
             &cw.log_group_arn,
-            "logs",
-            "log-group:",
-            ":*",
         );
     }
     let components = req.scraper_components.clone().unwrap_or_else(|| {
