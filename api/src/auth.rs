@@ -45,13 +45,77 @@ pub struct Caller {
     pub presigned: bool,
 }
 
-/// What the layer needs: the operation of the route and the endpoint's region.
+/// Authenticates AWS-style requests for this endpoint; one instance is shared by every route.
+///
+/// Today it checks the shape of the SigV4 credentials and their scope; it is the type that
+/// grows a credential store (signature verification) and a policy engine (authorization).
+#[derive(Debug)]
+pub struct Authenticator {
+    region: String,
+}
+
+impl Authenticator {
+    /// Returns an authenticator for an endpoint serving `region`.
+    pub fn new(region: impl Into<String>) -> Self {
+        Self {
+            region: region.into(),
+        }
+    }
+
+    /// Parses and scope-checks the credentials of a request for `operation`.
+    pub fn identify(
+        &self,
+        operation: Operation,
+        headers: &HeaderMap,
+        query: &QueryParams,
+    ) -> Result<Caller, AwsError> {
+        let caller = if let Some(value) = headers.get(http::header::AUTHORIZATION) {
+            let value = value
+                .to_str()
+                .map_err(|_| incomplete("Authorization header is not ASCII"))?;
+            let caller = parse_authorization(value)?;
+            if !headers.contains_key("x-amz-date") && !headers.contains_key(http::header::DATE) {
+                return Err(incomplete(
+                    "Authorization header requires existence of either a 'X-Amz-Date' or a \
+                     'Date' header.",
+                ));
+            }
+            let amz_date = headers.get("x-amz-date").and_then(|v| v.to_str().ok());
+            if amz_date.is_some_and(|d| !d.starts_with(&caller.scope_date)) {
+                return Err(AwsError::InvalidSignature {
+                    message: "Date in Credential scope does not match YYYYMMDD from ISO-8601 \
+                              version of date from HTTP"
+                        .into(),
+                });
+            }
+            caller
+        } else if query.get("X-Amz-Algorithm").is_some() {
+            parse_presigned(query)?
+        } else {
+            return Err(AwsError::MissingAuthenticationToken);
+        };
+        let service = operation.signing_service();
+        if caller.service != service {
+            return Err(AwsError::InvalidSignature {
+                message: format!("Credential should be scoped to correct service: '{service}'."),
+            });
+        }
+        if caller.region != self.region {
+            return Err(AwsError::InvalidSignature {
+                message: "Credential should be scoped to a valid region.".into(),
+            });
+        }
+        Ok(caller)
+    }
+}
+
+/// State of the layer on one route: the route's operation and the shared authenticator.
 #[derive(Debug, Clone)]
 pub struct AuthContext {
     /// Operation the route serves.
     pub operation: Operation,
-    /// Region this endpoint serves.
-    pub region: Arc<str>,
+    /// The endpoint's authenticator.
+    pub authenticator: Arc<Authenticator>,
 }
 
 /// Middleware: authenticates the request for `ctx.operation` or answers with an AWS error.
@@ -61,7 +125,10 @@ pub async fn authenticate(
     next: Next,
 ) -> Response {
     let query = QueryParams::parse(req.uri().query().unwrap_or_default());
-    let mut res = match identify(req.headers(), &query, &ctx) {
+    let mut res = match ctx
+        .authenticator
+        .identify(ctx.operation, req.headers(), &query)
+    {
         Ok(caller) => {
             req.extensions_mut().insert(ctx.operation);
             req.extensions_mut().insert(caller);
@@ -72,51 +139,6 @@ pub async fn authenticate(
     // The request log names the operation of every answered request.
     res.extensions_mut().insert(ctx.operation);
     res
-}
-
-/// Parses and scope-checks the credentials of a request.
-pub fn identify(
-    headers: &HeaderMap,
-    query: &QueryParams,
-    ctx: &AuthContext,
-) -> Result<Caller, AwsError> {
-    let caller = if let Some(value) = headers.get(http::header::AUTHORIZATION) {
-        let value = value
-            .to_str()
-            .map_err(|_| incomplete("Authorization header is not ASCII"))?;
-        let caller = parse_authorization(value)?;
-        if !headers.contains_key("x-amz-date") && !headers.contains_key(http::header::DATE) {
-            return Err(incomplete(
-                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' \
-                 header.",
-            ));
-        }
-        let amz_date = headers.get("x-amz-date").and_then(|v| v.to_str().ok());
-        if amz_date.is_some_and(|d| !d.starts_with(&caller.scope_date)) {
-            return Err(AwsError::InvalidSignature {
-                message: "Date in Credential scope does not match YYYYMMDD from ISO-8601 \
-                          version of date from HTTP"
-                    .into(),
-            });
-        }
-        caller
-    } else if query.get("X-Amz-Algorithm").is_some() {
-        parse_presigned(query)?
-    } else {
-        return Err(AwsError::MissingAuthenticationToken);
-    };
-    let service = ctx.operation.signing_service();
-    if caller.service != service {
-        return Err(AwsError::InvalidSignature {
-            message: format!("Credential should be scoped to correct service: '{service}'."),
-        });
-    }
-    if caller.region != *ctx.region {
-        return Err(AwsError::InvalidSignature {
-            message: "Credential should be scoped to a valid region.".into(),
-        });
-    }
-    Ok(caller)
 }
 
 fn incomplete(message: impl Into<String>) -> AwsError {
@@ -230,11 +252,12 @@ mod tests {
 
     const SIG: &str = "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7";
 
-    fn ctx() -> AuthContext {
-        AuthContext {
-            operation: Operation::ListWorkspaces,
-            region: Arc::from("us-east-1"),
-        }
+    fn identify(h: &HeaderMap, q: &QueryParams, a: &Authenticator) -> Result<Caller, AwsError> {
+        a.identify(Operation::ListWorkspaces, h, q)
+    }
+
+    fn ctx() -> Authenticator {
+        Authenticator::new("us-east-1")
     }
 
     fn headers(auth: &str) -> HeaderMap {

@@ -30,7 +30,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::auth::{AuthContext, authenticate};
+use crate::auth::{AuthContext, Authenticator, authenticate};
 use crate::error::AwsError;
 use crate::operation::Operation;
 use crate::pagination::PageTokens;
@@ -41,7 +41,7 @@ use model::ResourceStatus;
 /// Settings of the control plane.
 #[derive(Debug, Clone)]
 pub struct ControlSettings {
-    /// Region this endpoint serves (ARNs, credential scope).
+    /// Region this endpoint serves (ARNs).
     pub region: String,
     /// 12-digit account id of every resource.
     pub account_id: String,
@@ -59,23 +59,25 @@ pub struct ControlState(Arc<Inner>);
 struct Inner {
     store: Arc<dyn MetadataStore>,
     arns: Arns,
-    region: Arc<str>,
+    authenticator: Arc<Authenticator>,
     external_url: String,
     max_workspaces: u32,
     page_tokens: PageTokens,
 }
 
 impl ControlState {
-    /// Bundles the store, the settings and the pagination key.
+    /// Bundles the settings, the authenticator every route uses, the store and the
+    /// pagination key.
     pub fn new(
         settings: ControlSettings,
+        authenticator: Arc<Authenticator>,
         store: Arc<dyn MetadataStore>,
         page_tokens: PageTokens,
     ) -> Self {
         Self(Arc::new(Inner {
             store,
             arns: Arns::new(&settings.region, &settings.account_id),
-            region: Arc::from(settings.region.as_str()),
+            authenticator,
             external_url: settings.external_url.trim_end_matches('/').to_owned(),
             max_workspaces: settings.max_workspaces,
             page_tokens,
@@ -182,7 +184,7 @@ fn reply_empty(op: Operation) -> Response {
 fn endpoint<H, T>(
     op: Operation,
     handler: H,
-    region: &Arc<str>,
+    authenticator: &Arc<Authenticator>,
 ) -> (Operation, MethodRouter<ControlState>)
 where
     H: Handler<T, ControlState>,
@@ -190,7 +192,7 @@ where
 {
     let ctx = AuthContext {
         operation: op,
-        region: region.clone(),
+        authenticator: authenticator.clone(),
     };
     let method_router = on(op.method_filter(), handler)
         .route_layer(axum::middleware::from_fn_with_state(ctx, authenticate));
@@ -202,7 +204,7 @@ where
 /// routers; the assembled app answers unknown routes with [`unknown_operation`].
 pub fn router(state: ControlState) -> Router {
     use Operation as Op;
-    let r = &state.0.region.clone();
+    let r = &state.0.authenticator.clone();
     let routes = [
         endpoint(Op::CreateAlertManagerDefinition, alertmanager::create, r),
         endpoint(Op::CreateAnomalyDetector, anomaly::create, r),

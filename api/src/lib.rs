@@ -2,7 +2,8 @@
 //!
 //! # Modules
 //! - `control`: the AMP control plane (rest-json, 44 operations) — [`control_router`].
-//! - `auth`: the single authentication layer of AWS-style requests — [`Caller`].
+//! - `auth`: the single authentication layer of AWS-style requests — [`Authenticator`],
+//!   [`Caller`].
 //! - `ops`: `/healthz` and `/readyz`.
 //! - `server`: assembling the app ([`app`]) and running it ([`run`]).
 //!
@@ -28,7 +29,7 @@ mod pagination;
 mod server;
 mod trace;
 
-pub use auth::{AuthContext, Caller};
+pub use auth::{AuthContext, Authenticator, Caller};
 pub use config::{Cli, Command, Config, ConfigError, ServeArgs};
 pub use control::{ControlSettings, ControlState, router as control_router, unknown_operation};
 pub use error::{AwsError, FieldIssue, ValidationReason};

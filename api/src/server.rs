@@ -10,6 +10,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
 
+use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::control::{self, ControlSettings, ControlState};
 use crate::extract::MAX_BODY_BYTES;
@@ -77,7 +78,8 @@ pub async fn serve(
             .unwrap_or_else(|| format!("http://{addr}")),
         max_workspaces: config.max_workspaces,
     };
-    let control = ControlState::new(settings, store.clone(), page_tokens);
+    let authenticator = Arc::new(Authenticator::new(config.region.clone()));
+    let control = ControlState::new(settings, authenticator, store.clone(), page_tokens);
     let lifecycle = tokio::spawn(settle_loop(
         store.clone(),
         Duration::from_millis(config.transition_delay_ms),

@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::{ControlSettings, ControlState, Operation, PageTokens, app};
+use crate::{Authenticator, ControlSettings, ControlState, Operation, PageTokens, app};
 
 const AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250102/us-east-1/aps/aws4_request, \
     SignedHeaders=content-type;host;x-amz-date, \
@@ -53,7 +53,13 @@ async fn test_app() -> TestApp {
         external_url: "http://ampd.test:9096/".into(),
         max_workspaces: 3,
     };
-    let control = ControlState::new(settings, store.clone(), PageTokens::from_key([1; 32]));
+    let authenticator = Arc::new(Authenticator::new("us-east-1"));
+    let control = ControlState::new(
+        settings,
+        authenticator,
+        store.clone(),
+        PageTokens::from_key([1; 32]),
+    );
     TestApp {
         app: app(store.clone(), control),
         store,
