@@ -32,6 +32,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::{AuthContext, Authenticator, authenticate};
 use crate::error::AwsError;
+use crate::extract::QueryParams;
 use crate::operation::Operation;
 use crate::pagination::PageTokens;
 
@@ -116,6 +117,20 @@ impl ControlState {
             token: token.to_owned(),
             fingerprint: hex::encode(Sha256::digest(&canonical)),
         }))
+    }
+
+    /// Validates the `clientToken` query parameter of a DELETE and turns it into a store
+    /// token whose fingerprint covers the path labels.
+    fn query_token(
+        &self,
+        query: &QueryParams,
+        path: &[&str],
+    ) -> Result<Option<ClientToken>, AwsError> {
+        let token = query.get("clientToken");
+        let mut c = validate::Check::new();
+        c.client_token(token);
+        c.finish()?;
+        self.client_token(token, path, &())
     }
 
     /// Reads `nextToken`/`maxResults` for a listing identified by `scope`.

@@ -99,10 +99,7 @@ pub(super) async fn delete(
     q: QueryParams,
 ) -> Result<Response, AwsError> {
     path_id("workspaceId", &ws)?;
-    let mut c = Check::new();
-    c.client_token(q.get("clientToken"));
-    c.finish()?;
-    let token = s.client_token(q.get("clientToken"), &[&ws], &())?;
+    let token = s.query_token(&q, &[&ws])?;
     s.store()
         .delete_alert_manager_definition(&ws, token.as_ref())
         .await?;

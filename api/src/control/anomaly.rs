@@ -286,10 +286,7 @@ pub(super) async fn delete(
 ) -> Result<Response, AwsError> {
     path_id("workspaceId", &ws)?;
     check_detector_id(&id)?;
-    let mut c = Check::new();
-    c.client_token(q.get("clientToken"));
-    c.finish()?;
-    let token = s.client_token(q.get("clientToken"), &[&ws, &id], &())?;
+    let token = s.query_token(&q, &[&ws, &id])?;
     s.store()
         .delete_anomaly_detector(&ws, &id, token.as_ref())
         .await?;

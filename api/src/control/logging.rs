@@ -235,10 +235,7 @@ async fn delete_kind(
     op: Operation,
 ) -> Result<Response, AwsError> {
     path_id("workspaceId", &ws)?;
-    let mut c = Check::new();
-    c.client_token(q.get("clientToken"));
-    c.finish()?;
-    let token = s.client_token(q.get("clientToken"), &[&ws, op.name()], &())?;
+    let token = s.query_token(&q, &[&ws, op.name()])?;
     s.store()
         .delete_logging_configuration(&ws, kind, token.as_ref())
         .await?;

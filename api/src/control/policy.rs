@@ -89,15 +89,8 @@ pub(super) async fn delete(
     q: QueryParams,
 ) -> Result<Response, AwsError> {
     path_id("workspaceId", &ws)?;
-    let mut c = Check::new();
-    c.client_token(q.get("clientToken"));
-    c.finish()?;
     let revision = q.get("revisionId");
-    let token = s.client_token(
-        q.get("clientToken"),
-        &[&ws, revision.unwrap_or_default()],
-        &(),
-    )?;
+    let token = s.query_token(&q, &[&ws, revision.unwrap_or_default()])?;
     s.store()
         .delete_resource_policy(&ws, revision, token.as_ref())
         .await?;

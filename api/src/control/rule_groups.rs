@@ -192,10 +192,7 @@ pub(super) async fn delete(
     q: QueryParams,
 ) -> Result<Response, AwsError> {
     path_id("workspaceId", &ws)?;
-    let mut c = Check::new();
-    c.client_token(q.get("clientToken"));
-    c.finish()?;
-    let token = s.client_token(q.get("clientToken"), &[&ws, &name], &())?;
+    let token = s.query_token(&q, &[&ws, &name])?;
     s.store()
         .delete_rule_groups_namespace(&ws, &name, token.as_ref())
         .await?;

@@ -439,10 +439,7 @@ pub(super) async fn delete(
     q: QueryParams,
 ) -> Result<Response, AwsError> {
     path_id("scraperId", &id)?;
-    let mut c = Check::new();
-    c.client_token(q.get("clientToken"));
-    c.finish()?;
-    let token = s.client_token(q.get("clientToken"), &[&id], &())?;
+    let token = s.query_token(&q, &[&id])?;
     let sc = s.store().delete_scraper(&id, token.as_ref()).await?;
     Ok(reply(
         Operation::DeleteScraper,
@@ -568,10 +565,7 @@ pub(super) async fn delete_logging(
     q: QueryParams,
 ) -> Result<Response, AwsError> {
     path_id("scraperId", &id)?;
-    let mut c = Check::new();
-    c.client_token(q.get("clientToken"));
-    c.finish()?;
-    let token = s.client_token(q.get("clientToken"), &[&id], &())?;
+    let token = s.query_token(&q, &[&id])?;
     s.store()
         .delete_scraper_logging_configuration(&id, token.as_ref())
         .await?;

@@ -165,10 +165,7 @@ pub(super) async fn delete(
     q: QueryParams,
 ) -> Result<Response, AwsError> {
     path_id("workspaceId", &id)?;
-    let mut c = Check::new();
-    c.client_token(q.get("clientToken"));
-    c.finish()?;
-    let token = s.client_token(q.get("clientToken"), &[&id], &())?;
+    let token = s.query_token(&q, &[&id])?;
     s.store().delete_workspace(&id, token.as_ref()).await?;
     Ok(reply_empty(Operation::DeleteWorkspace))
 }
