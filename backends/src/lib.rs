@@ -1,1 +1,34 @@
 //! Storage contracts of ampd (metadata store, metrics backend) and their implementations.
+//!
+//! The control plane talks to a [`MetadataStore`]: workspaces and everything attached to them
+//! (configuration, tags, rule groups namespaces, alert manager definitions, logging and query
+//! logging configurations, resource policies, scrapers, anomaly detectors). Optimistic
+//! concurrency (`revisionId`), idempotency (`clientToken`) and the asynchronous status
+//! transitions live behind the trait, so several ampd nodes sharing one database behave like one
+//! service. [`SqliteStore`] is the embedded default.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), ampd_backends::StoreError> {
+//! use ampd_backends::{MetadataStore, SqliteStore};
+//! let store = SqliteStore::open(std::path::Path::new("./ampd-data/metadata.db")).await?;
+//! let page = store.list_workspaces(None, ampd_backends::PageRequest::first(100)).await?;
+//! # let _ = page; Ok(()) }
+//! ```
+
+mod error;
+mod model;
+mod sqlite;
+mod store;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod testsuite;
+
+pub use error::{ResourceType, StoreError, StoreResult};
+pub use model::{
+    AlertManagerDefinition, AnomalyDetector, AnomalyDetectorSpec, ClientToken, LabelSetLimit,
+    LoggingConfiguration, LoggingKind, NO_POLICY, NewAnomalyDetector, NewRuleGroupsNamespace,
+    NewScraper, NewWorkspace, Page, PageRequest, ResourcePolicy, ResourceRef, RuleGroupsNamespace,
+    Scraper, ScraperFilter, ScraperLoggingConfiguration, ScraperSpec, Status, Tags, Timestamp,
+    Workspace, WorkspaceConfiguration, WorkspaceConfigurationUpdate,
+};
+pub use sqlite::SqliteStore;
+pub use store::MetadataStore;

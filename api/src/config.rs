@@ -1,0 +1,315 @@
+//! Configuration of `ampd serve`.
+//!
+//! Sources, lowest precedence first: built-in defaults, the TOML file given by
+//! `--config`/`AMPD_CONFIG`, environment variables (`AMPD_*`), command-line flags. The merged
+//! [`Config`] is validated before the server starts.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use serde::{Deserialize, Serialize};
+
+/// Command line of the `ampd` binary.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ampd",
+    version,
+    about = "Self-hosted service speaking the Amazon Managed Service for Prometheus API"
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands of `ampd`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the server (control plane, health endpoints) until SIGTERM or SIGINT.
+    Serve(ServeArgs),
+}
+
+/// Options of `ampd serve`; each overrides the config file and has an `AMPD_*` variable.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// TOML configuration file (see config/ampd.example.toml).
+    #[arg(long, env = "AMPD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:9096].
+    #[arg(long, env = "AMPD_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Folder for the metadata database and keys [default: ./ampd-data].
+    #[arg(long, env = "AMPD_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// AWS region this endpoint serves; clients must sign for it [default: us-east-1].
+    #[arg(long, env = "AMPD_REGION")]
+    pub region: Option<String>,
+    /// 12-digit account id used in ARNs [default: 000000000000].
+    #[arg(long, env = "AMPD_ACCOUNT_ID", value_name = "ID")]
+    pub account_id: Option<String>,
+    /// URL clients reach this server at, used in prometheusEndpoint [default: "http://" and
+    /// the bound address].
+    #[arg(long, env = "AMPD_EXTERNAL_URL", value_name = "URL")]
+    pub external_url: Option<String>,
+    /// Delay before CREATING/UPDATING resources become ACTIVE and DELETING ones disappear, in
+    /// milliseconds [default: 500].
+    #[arg(long, env = "AMPD_TRANSITION_DELAY_MS", value_name = "MS")]
+    pub transition_delay_ms: Option<u64>,
+    /// Workspaces allowed in the account [default: 25].
+    #[arg(long, env = "AMPD_MAX_WORKSPACES", value_name = "N")]
+    pub max_workspaces: Option<u32>,
+}
+
+/// Settings of the server; every field has a default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on (`host:port`); port 0 picks a free port.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Folder holding `metadata.db` and `pagination.key`; created if missing.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// AWS region this endpoint serves (ARNs and the SigV4 credential scope).
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// 12-digit account id used in every ARN.
+    #[serde(default = "default_account_id")]
+    pub account_id: String,
+    /// Externally reachable base URL; `prometheusEndpoint` is `{external_url}/workspaces/{id}/`.
+    /// Unset: `http://` followed by the bound address.
+    #[serde(default)]
+    pub external_url: Option<String>,
+    /// Milliseconds before a transitional status (CREATING, UPDATING, DELETING) completes.
+    #[serde(default = "default_transition_delay_ms")]
+    pub transition_delay_ms: u64,
+    /// Workspaces allowed in the account (AMP's default quota is 25 per region).
+    #[serde(default = "default_max_workspaces")]
+    pub max_workspaces: u32,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9096))
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("./ampd-data")
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
+fn default_account_id() -> String {
+    "000000000000".into()
+}
+
+fn default_transition_delay_ms() -> u64 {
+    500
+}
+
+fn default_max_workspaces() -> u32 {
+    25
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            data_dir: default_data_dir(),
+            region: default_region(),
+            account_id: default_account_id(),
+            external_url: None,
+            transition_delay_ms: default_transition_delay_ms(),
+            max_workspaces: default_max_workspaces(),
+        }
+    }
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for [`Config`].
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The failure.
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    /// A setting has an unusable value.
+    #[error("invalid setting {field}: {message}")]
+    Invalid {
+        /// The setting.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Parses a TOML document; absent settings take their defaults.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(e),
+        })
+    }
+
+    /// Merges defaults, the config file, then the environment and flags (already merged by
+    /// clap, flags winning), and validates the result.
+    pub fn load(args: &ServeArgs) -> Result<Self, ConfigError> {
+        let mut config = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                Self::from_toml(&text, path)?
+            }
+            None => Self::default(),
+        };
+        if let Some(v) = args.listen {
+            config.listen = v;
+        }
+        if let Some(v) = &args.data_dir {
+            config.data_dir.clone_from(v);
+        }
+        if let Some(v) = &args.region {
+            config.region.clone_from(v);
+        }
+        if let Some(v) = &args.account_id {
+            config.account_id.clone_from(v);
+        }
+        if let Some(v) = &args.external_url {
+            config.external_url = Some(v.clone());
+        }
+        if let Some(v) = args.transition_delay_ms {
+            config.transition_delay_ms = v;
+        }
+        if let Some(v) = args.max_workspaces {
+            config.max_workspaces = v;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every setting.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, message: &str| {
+            Err(ConfigError::Invalid {
+                field,
+                message: message.into(),
+            })
+        };
+        if self.account_id.len() != 12 || !self.account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return invalid("account_id", "must be exactly 12 digits");
+        }
+        let region_ok = {
+            let parts: Vec<&str> = self.region.split('-').collect();
+            parts.len() >= 3
+                && parts.iter().all(|p| {
+                    !p.is_empty()
+                        && p.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                })
+                && parts
+                    .last()
+                    .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        };
+        if !region_ok {
+            return invalid("region", "must look like an AWS region, e.g. us-east-1");
+        }
+        if let Some(u) = &self.external_url {
+            match url::Url::parse(u) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+                _ => return invalid("external_url", "must be an absolute http(s) URL"),
+            }
+        }
+        if self.transition_delay_ms > 60_000 {
+            return invalid("transition_delay_ms", "must be at most 60000");
+        }
+        if self.max_workspaces == 0 {
+            return invalid("max_workspaces", "must be at least 1");
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            return invalid("data_dir", "must not be empty");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/ampd.example.toml");
+
+    #[test]
+    fn example_config_parses_and_validates() {
+        let text = std::fs::read_to_string(EXAMPLE).unwrap();
+        let config = Config::from_toml(&text, Path::new(EXAMPLE)).unwrap();
+        config.validate().unwrap();
+        assert_eq!(
+            config,
+            Config {
+                external_url: config.external_url.clone(),
+                ..Config::default()
+            }
+        );
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ampd.toml");
+        std::fs::write(
+            &file,
+            "region = \"eu-west-1\"\naccount_id = \"123456789012\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(file),
+            account_id: Some("210987654321".into()),
+            ..ServeArgs::default()
+        };
+        let c = Config::load(&args).unwrap();
+        assert_eq!(c.region, "eu-west-1");
+        assert_eq!(c.account_id, "210987654321");
+        assert_eq!(c.listen, default_listen());
+    }
+
+    #[test]
+    fn command_line_flags_reach_the_config() {
+        // clap resolves flag > env; check that the parsed result is what `load` applies.
+        let cli = Cli::try_parse_from(["ampd", "serve", "--region", "ap-south-1"]).unwrap();
+        let Command::Serve(args) = cli.command;
+        assert_eq!(Config::load(&args).unwrap().region, "ap-south-1");
+    }
+
+    #[test]
+    fn invalid_settings_are_refused() {
+        for toml in [
+            "account_id = \"123\"",
+            "region = \"mars\"",
+            "external_url = \"ftp://x\"",
+            "max_workspaces = 0",
+            "transition_delay_ms = 600000",
+        ] {
+            let c = Config::from_toml(toml, Path::new("t.toml")).unwrap();
+            assert!(c.validate().is_err(), "{toml}");
+        }
+        assert!(Config::from_toml("unknown = 1", Path::new("t.toml")).is_err());
+    }
+}

@@ -1,0 +1,212 @@
+//! Assembling and running the server.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ampd_backends::{MetadataStore, SqliteStore};
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tokio::net::TcpListener;
+
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::control::{self, ControlSettings, ControlState};
+use crate::extract::MAX_BODY_BYTES;
+use crate::pagination::PageTokens;
+use crate::{ops, trace};
+
+/// Builds the whole HTTP application: control plane and operational endpoints behind the
+/// request log; requests no route matches (path or method) get an AWS-shaped
+/// `ValidationException` with reason `UNKNOWN_OPERATION`.
+pub fn app(store: Arc<dyn MetadataStore>, control: ControlState) -> Router {
+    ops::router(store)
+        .merge(control::router(control))
+        .fallback(control::unknown_operation)
+        .method_not_allowed_fallback(control::unknown_operation)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(trace::log_request))
+}
+
+/// Opens the metadata store in `data_dir`, creating the folder if needed.
+pub async fn open_store(data_dir: &Path) -> anyhow::Result<SqliteStore> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data folder {}", data_dir.display()))?;
+    SqliteStore::open(&data_dir.join("metadata.db"))
+        .await
+        .with_context(|| format!("cannot open the metadata store in {}", data_dir.display()))
+}
+
+/// Completes status transitions older than `delay`, forever.
+async fn settle_loop(store: Arc<dyn MetadataStore>, delay: Duration) {
+    let tick = (delay / 4).clamp(Duration::from_millis(25), Duration::from_secs(1));
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if let Err(e) = store.settle(delay).await {
+            tracing::warn!(error = %e, "cannot complete lifecycle transitions");
+        }
+    }
+}
+
+/// Runs the server until SIGINT or SIGTERM, then finishes in-flight requests and returns.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    serve(config, listener, shutdown_signal()).await
+}
+
+/// Serves on `listener` until `shutdown` resolves, then finishes in-flight requests and
+/// returns. Logs `listening on <addr>` with the bound address once ready.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store: Arc<dyn MetadataStore> = Arc::new(open_store(&config.data_dir).await?);
+    let page_tokens = PageTokens::load_or_create(&config.data_dir)?;
+    let addr = listener.local_addr()?;
+    let settings = ControlSettings {
+        region: config.region.clone(),
+        account_id: config.account_id.clone(),
+        external_url: config
+            .external_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}")),
+        max_workspaces: config.max_workspaces,
+    };
+    let authenticator = Arc::new(Authenticator::new(config.region.clone()));
+    let control = ControlState::new(settings, authenticator, store.clone(), page_tokens);
+    let lifecycle = tokio::spawn(settle_loop(
+        store.clone(),
+        Duration::from_millis(config.transition_delay_ms),
+    ));
+    tracing::info!(
+        %addr, data_dir = %config.data_dir.display(), region = %config.region,
+        account_id = %config.account_id, "listening on {addr}"
+    );
+    let served = axum::serve(listener, app(store, control))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server failed");
+    lifecycle.abort();
+    served?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down, finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use super::*;
+
+    /// Sends one HTTP/1.1 request and returns the status and body.
+    async fn http(
+        addr: std::net::SocketAddr,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> (u16, String) {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=AK/20250102/us-east-1/aps/aws4_request, \
+             SignedHeaders=host;x-amz-date, Signature={sig}\r\n\
+             X-Amz-Date: 20250102T000000Z\r\nContent-Type: application/json\r\n\
+             Content-Length: {len}\r\n\r\n{body}",
+            sig = "0".repeat(64),
+            len = body.len(),
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        let status = response[9..12].parse().unwrap();
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap();
+        (status, body)
+    }
+
+    async fn start(
+        config: &Config,
+    ) -> (
+        std::net::SocketAddr,
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<anyhow::Result<()>>,
+    ) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(serve(config.clone(), listener, async {
+            let _ = rx.await;
+        }));
+        (addr, tx, task)
+    }
+
+    #[tokio::test]
+    async fn restart_keeps_state_and_shutdown_is_graceful() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        };
+        let (addr, stop, task) = start(&config).await;
+        let (status, body) = http(addr, "POST", "/workspaces", r#"{"alias":"kept"}"#).await;
+        assert_eq!(status, 202, "{body}");
+        let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["workspaceId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        stop.send(()).unwrap();
+        task.await.unwrap().unwrap();
+
+        let (addr, stop, task) = start(&config).await;
+        let (status, body) = http(addr, "GET", &format!("/workspaces/{id}"), "").await;
+        assert_eq!(status, 200, "{body}");
+        let ws: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(ws["workspace"]["alias"], "kept");
+        assert_eq!(
+            ws["workspace"]["prometheusEndpoint"],
+            format!("http://{addr}/workspaces/{id}/")
+        );
+        let (status, _) = http(addr, "GET", "/healthz", "").await;
+        assert_eq!(status, 200);
+        stop.send(()).unwrap();
+        task.await.unwrap().unwrap();
+    }
+}
