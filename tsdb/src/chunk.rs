@@ -144,3 +144,85 @@ impl Iterator for ChunkIter {
         self.samples.next()
     }
 }
+
+/// Samples per chunk, as in Prometheus: small enough to decode cheaply, large enough to
+/// compress well.
+pub(crate) const CHUNK_SAMPLES: u16 = 120;
+
+/// Encodes time-ordered samples into chunks of at most [`CHUNK_SAMPLES`], starting a new chunk
+/// whenever the value kind changes.
+pub(crate) fn encode_samples(samples: &[(i64, Value)]) -> Vec<Chunk> {
+    let mut out = Vec::new();
+    let mut cur: Option<(Encoding, ChunkAppender, i64, i64)> = None;
+    for (t, v) in samples {
+        let enc = Encoding::for_kind(v.kind());
+        let full = match &cur {
+            Some((e, a, _, _)) => *e != enc || a.count() >= CHUNK_SAMPLES,
+            None => true,
+        };
+        if full {
+            if let Some((encoding, a, min_t, max_t)) = cur.take() {
+                out.push(Chunk {
+                    encoding,
+                    min_t,
+                    max_t,
+                    data: Arc::from(a.bytes()),
+                });
+            }
+            cur = Some((enc, ChunkAppender::new(enc), *t, *t));
+        }
+        if let Some((_, a, _, max_t)) = &mut cur {
+            a.append(*t, v);
+            *max_t = *t;
+        }
+    }
+    if let Some((encoding, a, min_t, max_t)) = cur {
+        out.push(Chunk {
+            encoding,
+            min_t,
+            max_t,
+            data: Arc::from(a.bytes()),
+        });
+    }
+    out
+}
+
+/// Merges chunk lists of one series into sorted, non-overlapping chunks. Chunks that do not
+/// overlap are kept as they are; overlapping ones are decoded, merged (the first source wins
+/// on equal timestamps) and re-encoded, together with `loose` samples.
+pub(crate) fn merge_chunks(lists: Vec<Vec<Chunk>>, loose: Vec<(i64, Value)>) -> Result<Vec<Chunk>> {
+    let mut all: Vec<Chunk> = lists.into_iter().flatten().collect();
+    all.sort_by_key(|c| c.min_t);
+    let disjoint = all.windows(2).all(|w| w[0].max_t < w[1].min_t);
+    if disjoint && loose.is_empty() {
+        return Ok(all);
+    }
+    let mut samples: Vec<(i64, Value)> = Vec::new();
+    for c in &all {
+        samples.extend(c.iter()?);
+    }
+    samples.extend(loose);
+    // Stable sort keeps the first source first among equal timestamps.
+    samples.sort_by_key(|(t, _)| *t);
+    samples.dedup_by_key(|(t, _)| *t);
+    Ok(encode_samples(&samples))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_dedups_and_splits_by_kind() {
+        let a = encode_samples(&[(1, Value::Float(1.0)), (3, Value::Float(3.0))]);
+        let b = encode_samples(&[(2, Value::Float(2.0)), (3, Value::Float(9.0))]);
+        let merged = merge_chunks(vec![a, b], vec![(4, Value::Float(4.0))]).unwrap();
+        let got: Vec<(i64, Value)> = merged.iter().flat_map(|c| c.iter().unwrap()).collect();
+        let want: Vec<(i64, Value)> = (1..=4).map(|i| (i, Value::Float(i as f64))).collect();
+        assert_eq!(got, want);
+        let h = Value::Histogram(Arc::new(crate::model::Histogram::default()));
+        let mixed = encode_samples(&[(1, Value::Float(1.0)), (2, h), (3, Value::Float(1.0))]);
+        assert_eq!(mixed.len(), 3);
+        assert_eq!(mixed[1].encoding, Encoding::Histogram);
+    }
+}

@@ -36,10 +36,6 @@ impl Encoder {
         self.buf.extend_from_slice(&v.to_bits().to_le_bytes());
     }
 
-    pub(crate) fn u32_le(&mut self, v: u32) {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-    }
-
     pub(crate) fn u64_le(&mut self, v: u64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
@@ -117,10 +113,6 @@ impl<'a> Decoder<'a> {
 
     pub(crate) fn f64(&mut self) -> Result<f64> {
         Ok(f64::from_bits(u64::from_le_bytes(self.array()?)))
-    }
-
-    pub(crate) fn u32_le(&mut self) -> Result<u32> {
-        Ok(u32::from_le_bytes(self.array()?))
     }
 
     pub(crate) fn u64_le(&mut self) -> Result<u64> {

@@ -40,10 +40,10 @@ pub(crate) fn get_labels(d: &mut Decoder<'_>) -> Result<Labels> {
     for _ in 0..n {
         let name = d.str()?;
         let value = d.str()?;
-        if let Some(prev) = v.last() {
-            if *prev.name >= *name {
-                return Err(Error::corrupt("labels", "labels not sorted"));
-            }
+        if let Some(prev) = v.last()
+            && *prev.name >= *name
+        {
+            return Err(Error::corrupt("labels", "labels not sorted"));
         }
         v.push(Label {
             name: Arc::from(name),
