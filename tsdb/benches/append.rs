@@ -42,6 +42,14 @@ enum Kind {
     SmallGauge,
     /// Mostly constant (e.g. filesystem size, up).
     Constant,
+    /// Error and drop counters: +1 with the given probability per scrape.
+    RareCounter(f64),
+    /// Filesystem free space: moves by a few pages with the given probability.
+    SlowGauge(f64),
+    /// Scrape durations: a fresh random float every time (the worst case for XOR).
+    Duration,
+    /// Small integer gauges such as running processes.
+    SmallInt,
 }
 
 struct Node {
@@ -104,6 +112,82 @@ fn node(instance: usize) -> Node {
         1e11,
     ));
     series.push((l("up", &[]), Kind::Constant, 1.0));
+    for dev in ["eth0", "lo"] {
+        for name in [
+            "receive_errs",
+            "receive_drop",
+            "transmit_errs",
+            "transmit_drop",
+        ] {
+            let n = format!("node_network_{name}_total");
+            series.push((l(&n, &[("device", dev)]), Kind::RareCounter(0.01), 0.0));
+        }
+    }
+    for disk in ["sda", "sdb"] {
+        for (name, rate) in [
+            ("reads_completed", 5.0),
+            ("writes_completed", 20.0),
+            ("io_now", 0.0),
+        ] {
+            let n = format!("node_disk_{name}_total");
+            let kind = if rate > 0.0 {
+                Kind::ByteCounter(rate)
+            } else {
+                Kind::SmallInt
+            };
+            series.push((l(&n, &[("device", disk)]), kind, 0.0));
+        }
+    }
+    for mp in ["/", "/boot", "/var", "/home"] {
+        series.push((
+            l("node_filesystem_avail_bytes", &[("mountpoint", mp)]),
+            Kind::SlowGauge(0.1),
+            5e10,
+        ));
+        series.push((
+            l("node_filesystem_size_bytes", &[("mountpoint", mp)]),
+            Kind::Constant,
+            1e11,
+        ));
+        series.push((
+            l("node_filesystem_files", &[("mountpoint", mp)]),
+            Kind::Constant,
+            6e6,
+        ));
+        series.push((
+            l("node_filesystem_readonly", &[("mountpoint", mp)]),
+            Kind::Constant,
+            0.0,
+        ));
+    }
+    for c in ["cpu", "diskstats", "filesystem", "meminfo", "netdev"] {
+        series.push((
+            l(
+                "node_scrape_collector_duration_seconds",
+                &[("collector", c)],
+            ),
+            Kind::Duration,
+            0.0,
+        ));
+        series.push((
+            l("node_scrape_collector_success", &[("collector", c)]),
+            Kind::Constant,
+            1.0,
+        ));
+    }
+    series.push((l("node_procs_running", &[]), Kind::SmallInt, 2.0));
+    series.push((
+        l("node_context_switches_total", &[]),
+        Kind::ByteCounter(3000.0),
+        1e8,
+    ));
+    series.push((l("node_memory_MemTotal_bytes", &[]), Kind::Constant, 8e9));
+    series.push((l("node_boot_time_seconds", &[]), Kind::Constant, 1.7e9));
+    series.push((
+        l("node_uname_info", &[("release", "6.1.0")]),
+        Kind::Constant,
+        1.0,
+    ));
     Node { series }
 }
 
@@ -120,6 +204,16 @@ impl Node {
                 }
                 Kind::SmallGauge => ((*v + (rng.unit() - 0.5) * 0.1).abs() * 100.0).round() / 100.0,
                 Kind::Constant => *v,
+                Kind::RareCounter(p) => *v + if rng.unit() < *p { 1.0 } else { 0.0 },
+                Kind::SlowGauge(p) => {
+                    *v + if rng.unit() < *p {
+                        4096.0 * (rng.next() % 64) as f64
+                    } else {
+                        0.0
+                    }
+                }
+                Kind::Duration => 0.001 + 0.05 * rng.unit(),
+                Kind::SmallInt => (rng.next() % 6) as f64,
             };
         }
     }
@@ -140,7 +234,9 @@ fn bench_opts(compression: BlockCompression) -> Options {
 }
 
 /// Writes 4h of 20 nodes, cuts blocks and returns (bytes of chunks files, samples in blocks).
-fn bytes_per_sample(compression: BlockCompression) -> (u64, u64) {
+/// `jitter`: share of scrapes whose timestamp is off the interval by 1-4 ms. Prometheus
+/// (since 2.43) snaps timestamps within 2 ms of the interval, so most real scrapes are exact.
+fn bytes_per_sample(compression: BlockCompression, jitter: f64) -> (u64, u64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Db::open(
         dir.path(),
@@ -154,8 +250,12 @@ fn bytes_per_sample(compression: BlockCompression) -> (u64, u64) {
         let mut app = db.appender();
         for n in &mut nodes {
             n.step(&mut rng);
-            // Real scrapes drift by a few milliseconds.
-            let t = i * SCRAPE_MS + (rng.next() % 5) as i64;
+            let off = if rng.unit() < jitter {
+                1 + (rng.next() % 4) as i64
+            } else {
+                0
+            };
+            let t = i * SCRAPE_MS + off;
             for (l, _, v) in &n.series {
                 app.append(l, t, *v).expect("append");
             }
@@ -170,12 +270,16 @@ fn bytes_per_sample(compression: BlockCompression) -> (u64, u64) {
 }
 
 fn report_sizes() {
-    for c in [BlockCompression::None, BlockCompression::Lz4] {
-        let (bytes, samples) = bytes_per_sample(c);
-        println!(
-            "node_exporter-like block, compression {c:?}: {bytes} bytes / {samples} samples = {:.3} bytes/sample",
-            bytes as f64 / samples as f64
-        );
+    for jitter in [0.1, 1.0] {
+        for c in [BlockCompression::None, BlockCompression::Lz4] {
+            let (bytes, samples) = bytes_per_sample(c, jitter);
+            println!(
+                "node_exporter-like block, jittered scrapes {:.0}%, compression {c:?}: \
+                 {bytes} bytes / {samples} samples = {:.3} bytes/sample",
+                jitter * 100.0,
+                bytes as f64 / samples as f64
+            );
+        }
     }
 }
 

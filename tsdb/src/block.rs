@@ -6,29 +6,34 @@
 //!
 //! - `chunks`: one section per series holding all its chunks (optionally LZ4 compressed before
 //!   sealing); the index points at sections, so a query opens only the series it needs.
+//! - `tombstones`: one section listing deleted time ranges per series; rewritten atomically
+//!   when series are deleted, applied by queries and dropped for good by compaction.
 //! - `index`: sections for the symbol table, the series (labels as symbol refs, chunk section
 //!   ref, per-chunk time ranges) and the postings, then a fixed footer with section offsets.
 
 mod writer;
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 
 pub(crate) use self::writer::{BlockSpec, write_block};
 use crate::chunk::{Chunk, Encoding};
-use crate::enc::Decoder;
+use crate::enc::{Decoder, Encoder};
 use crate::error::{Error, Result};
-use crate::model::{Label, Labels};
+use crate::model::{Label, Labels, Value};
 use crate::postings::Postings;
 use crate::seal::Sealer;
 
 pub(crate) const CHUNKS_FILE: &str = "chunks";
 pub(crate) const INDEX_FILE: &str = "index";
 pub(crate) const META_FILE: &str = "meta.json";
+pub(crate) const TOMBSTONES_FILE: &str = "tombstones";
+const TOMBSTONES_MAGIC: &[u8; 5] = b"AMPT\x01";
 const CHUNKS_MAGIC: &[u8; 5] = b"AMPC\x01";
 const INDEX_MAGIC: &[u8; 5] = b"AMPI\x01";
 const FRAME_HEADER: usize = 8;
@@ -126,6 +131,58 @@ pub(crate) struct Block {
     chunks: File,
     pub(crate) series: Vec<BlockSeries>,
     pub(crate) postings: Postings,
+    /// Deleted ranges (inclusive) by series id.
+    tombstones: RwLock<BTreeMap<u64, Vec<(i64, i64)>>>,
+}
+
+type Tombstones = BTreeMap<u64, Vec<(i64, i64)>>;
+
+fn read_tombstones(dir: &Path, sealer: &dyn Sealer, id: &str) -> Result<Tombstones> {
+    let p = dir.join(TOMBSTONES_FILE);
+    let raw = fs::read(&p).map_err(Error::io("read", &p))?;
+    let frame = raw
+        .strip_prefix(TOMBSTONES_MAGIC.as_slice())
+        .ok_or_else(|| Error::corrupt("block tombstones", "bad header"))?;
+    let aad = section_aad(TOMBSTONES_FILE, id, TOMBSTONES_MAGIC.len() as u64);
+    let plain = open_frame(frame, sealer, &aad, "block tombstones")?;
+    let mut d = Decoder::new(&plain, "block tombstones");
+    let n = d.len()?;
+    let mut out = Tombstones::new();
+    for _ in 0..n {
+        let idx = d.uvarint()?;
+        let a = d.varint()?;
+        let b = d.varint()?;
+        out.entry(idx).or_default().push((a, b));
+    }
+    Ok(out)
+}
+
+/// Writes the tombstones file of block `id` in `dir` via a temporary file and a rename.
+pub(crate) fn write_tombstones(
+    dir: &Path,
+    sealer: &dyn Sealer,
+    id: &str,
+    t: &Tombstones,
+) -> Result<()> {
+    let mut e = Encoder::new();
+    e.uvarint(t.values().map(|v| v.len() as u64).sum());
+    for (idx, ranges) in t {
+        for (a, b) in ranges {
+            e.uvarint(*idx);
+            e.varint(*a);
+            e.varint(*b);
+        }
+    }
+    let aad = section_aad(TOMBSTONES_FILE, id, TOMBSTONES_MAGIC.len() as u64);
+    let mut buf = TOMBSTONES_MAGIC.to_vec();
+    buf.extend_from_slice(&writer::frame(sealer, &aad, &e.buf));
+    let tmp = dir.join(format!("{TOMBSTONES_FILE}.tmp"));
+    writer::write_file(&tmp, &buf)?;
+    let dst = dir.join(TOMBSTONES_FILE);
+    fs::rename(&tmp, &dst).map_err(Error::io("rename", &dst))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(Error::io("fsync dir", dir))
 }
 
 fn read_meta(dir: &Path) -> Result<BlockMeta> {
@@ -170,6 +227,7 @@ impl Block {
         if &magic != CHUNKS_MAGIC {
             return Err(Error::corrupt("block chunks", "bad header"));
         }
+        let tombstones = RwLock::new(read_tombstones(dir, sealer.as_ref(), &meta.id)?);
         Ok(Self {
             meta,
             dir: dir.to_path_buf(),
@@ -177,6 +235,7 @@ impl Block {
             chunks,
             series,
             postings,
+            tombstones,
         })
     }
 
@@ -239,6 +298,43 @@ impl Block {
             }
         }
         Ok(out)
+    }
+
+    /// Returns the deleted ranges of series `idx`.
+    pub(crate) fn tombstones(&self, idx: u64) -> Vec<(i64, i64)> {
+        let t = self.tombstones.read().unwrap_or_else(|e| e.into_inner());
+        t.get(&idx).cloned().unwrap_or_default()
+    }
+
+    /// Records deleted ranges durably; they apply to queries from then on.
+    pub(crate) fn add_tombstones(&self, adds: &[(u64, i64, i64)]) -> Result<()> {
+        let mut t = self.tombstones.write().unwrap_or_else(|e| e.into_inner());
+        let mut next = t.clone();
+        for (idx, a, b) in adds {
+            next.entry(*idx).or_default().push((*a, *b));
+        }
+        write_tombstones(&self.dir, self.sealer.as_ref(), &self.meta.id, &next)?;
+        *t = next;
+        Ok(())
+    }
+
+    /// Reads the samples of series `idx` in `[mint, maxt]` without deleted ones; also returns
+    /// the number of chunks decoded.
+    pub(crate) fn samples(
+        &self,
+        idx: u64,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<(Vec<(i64, Value)>, usize)> {
+        let chunks = self.chunks(idx, mint, maxt)?;
+        let dead = self.tombstones(idx);
+        let mut out = Vec::new();
+        for c in &chunks {
+            out.extend(c.iter()?.filter(|(t, _)| {
+                *t >= mint && *t <= maxt && !dead.iter().any(|(a, b)| a <= t && t <= b)
+            }));
+        }
+        Ok((out, chunks.len()))
     }
 
     /// Removes the block's directory.
@@ -347,4 +443,95 @@ pub(crate) fn open_all(dir: &Path, sealer: &Arc<dyn Sealer>) -> Result<Vec<Arc<B
     }
     live.sort_by_key(|b| (b.meta.min_time, b.meta.max_time));
     Ok(live)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunk::encode_samples;
+    use crate::matcher::{MatchType, Matcher};
+    use crate::model::Value;
+    use crate::seal::TestSealer;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn arb_series() -> impl Strategy<Value = BTreeMap<Labels, Vec<(i64, u64)>>> {
+        proptest::collection::btree_map(
+            ("[a-c]", "[x-z]{0,2}").prop_map(|(j, i)| Labels::from_pairs([("job", j), ("i", i)])),
+            proptest::collection::btree_map(0i64..100_000, any::<u64>(), 1..300)
+                .prop_map(|m| m.into_iter().collect::<Vec<_>>()),
+            0..12,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        #[test]
+        fn blocks_round_trip(series in arb_series(), lz4 in any::<bool>()) {
+            let dir = tempfile::tempdir().unwrap();
+            let sealer: Arc<dyn Sealer> = Arc::new(TestSealer(3));
+            let input: Vec<(Labels, Vec<Chunk>)> = series
+                .iter()
+                .map(|(l, s)| {
+                    let vals: Vec<(i64, Value)> =
+                        s.iter().map(|(t, v)| (*t, Value::Float(f64::from_bits(*v)))).collect();
+                    (l.clone(), encode_samples(&vals))
+                })
+                .collect();
+            let compression = if lz4 { BlockCompression::Lz4 } else { BlockCompression::None };
+            let spec = BlockSpec { min_time: 0, max_time: 100_000, level: 1, parents: vec![], compression };
+            let meta = write_block(dir.path(), sealer.as_ref(), spec, &input).unwrap();
+            let b = Block::open(&dir.path().join(&meta.id), sealer).unwrap();
+            prop_assert_eq!(b.series.len(), series.len());
+            prop_assert_eq!(meta.stats.num_samples, series.values().map(|s| s.len() as u64).sum::<u64>());
+            for (idx, (labels, samples)) in series.iter().enumerate() {
+                prop_assert_eq!(&b.series[idx].labels, labels);
+                let got: Vec<(i64, u64)> = b
+                    .chunks(idx as u64, i64::MIN, i64::MAX)
+                    .unwrap()
+                    .iter()
+                    .flat_map(|c| c.iter().unwrap())
+                    .map(|(t, v)| match v { Value::Float(f) => (t, f.to_bits()), _ => (t, 0) })
+                    .collect();
+                prop_assert_eq!(&got, samples);
+            }
+            let m = Matcher::new(MatchType::Equal, "job", "a").unwrap();
+            let want: Vec<u64> = series.keys().enumerate()
+                .filter(|(_, l)| l.get("job") == Some("a")).map(|(i, _)| i as u64).collect();
+            prop_assert_eq!(b.postings.select(&[m]), want);
+        }
+    }
+
+    #[test]
+    fn damaged_sections_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let sealer: Arc<dyn Sealer> = Arc::new(TestSealer(3));
+        let chunks = encode_samples(&[(1, Value::Float(1.0)), (2, Value::Float(2.0))]);
+        let spec = BlockSpec {
+            min_time: 0,
+            max_time: 10,
+            level: 1,
+            parents: vec![],
+            compression: BlockCompression::None,
+        };
+        let meta = write_block(
+            dir.path(),
+            sealer.as_ref(),
+            spec,
+            &[(Labels::from_pairs([("a", "b")]), chunks)],
+        )
+        .unwrap();
+        let bdir = dir.path().join(&meta.id);
+        let path = bdir.join(CHUNKS_FILE);
+        let mut data = fs::read(&path).unwrap();
+        let last = data.len() - 1;
+        data[last] ^= 1;
+        fs::write(&path, &data).unwrap();
+        let b = Block::open(&bdir, sealer).unwrap();
+        assert!(matches!(b.chunks(0, 0, 10), Err(Error::Corrupt { .. })));
+        assert!(matches!(
+            Block::open(&bdir, Arc::new(TestSealer(4))),
+            Err(Error::Sealing { .. })
+        ));
+    }
 }

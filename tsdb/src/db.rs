@@ -6,13 +6,14 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::block::{self, Block, BlockCompression, BlockSpec};
-use crate::chunk::{CHUNK_SAMPLES, Chunk, merge_chunks};
+use crate::chunk::{CHUNK_SAMPLES, Chunk, encode_samples, merge_chunks};
 use crate::error::{Error, Result};
 use crate::head::{Head, HeadOptions, PendingSeries, Reject};
 use crate::matcher::Matcher;
 use crate::model::{Exemplar, FloatHistogram, Histogram, Labels, MetricMetadata, Span, Value};
 use crate::query::{QueryStats, Series, SeriesSet, Source};
 use crate::seal::Sealer;
+use crate::wal::record::Entry;
 use crate::wal::{Wal, WalOptions, WalRepair, record};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -253,8 +254,9 @@ impl Db {
 
     /// Blocks every later call; used before the tenant's files are removed.
     pub(crate) fn close(&self) {
-        let _head = write(&self.head);
+        // Same lock order as `maintain`: maintenance, then head.
         let _m = self.maintenance.lock().unwrap_or_else(|e| e.into_inner());
+        let _head = write(&self.head);
         self.closed.store(true, Ordering::Release);
     }
 
@@ -423,6 +425,47 @@ impl Db {
             .collect())
     }
 
+    /// Deletes the samples in `[mint, maxt]` of series matching `matchers`, in the head (logged
+    /// to the WAL) and in blocks (as tombstones, purged by the next compaction). Returns the
+    /// number of series touched.
+    pub fn delete_series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<usize> {
+        self.check_open()?;
+        let _guard = self.maintenance.lock().unwrap_or_else(|e| e.into_inner());
+        self.check_open()?;
+        let mut touched = BTreeSet::new();
+        for b in self.blocks_in(mint, maxt) {
+            let adds: Vec<(u64, i64, i64)> = b
+                .postings
+                .select(matchers)
+                .into_iter()
+                .filter(|idx| b.first_overlap(*idx, mint, maxt).is_some())
+                .map(|idx| (idx, mint, maxt))
+                .collect();
+            if !adds.is_empty() {
+                touched.extend(
+                    adds.iter()
+                        .map(|(idx, _, _)| b.series[*idx as usize].labels.clone()),
+                );
+                b.add_tombstones(&adds)?;
+            }
+        }
+        let mut head = write(&self.head);
+        let refs = head.select_refs(matchers, mint, maxt);
+        if !refs.is_empty() {
+            let entry = Entry::Tombstones(refs.iter().map(|r| (*r, mint, maxt)).collect());
+            let seq = self.wal.write(&record::encode(&[entry]))?;
+            for r in &refs {
+                head.delete_range(*r, mint, maxt)?;
+                if let Some(s) = head.series(*r) {
+                    touched.insert(s.labels.clone());
+                }
+            }
+            drop(head);
+            self.wal.commit(seq)?;
+        }
+        Ok(touched.len())
+    }
+
     /// Cuts blocks from the head when it spans more than 1.5 block ranges, truncating the WAL
     /// to a checkpoint; compacts adjacent blocks into larger ones; deletes blocks whose newest
     /// sample is older than the retention period before `now_ms`.
@@ -473,7 +516,7 @@ impl Db {
             let mut head = write(&self.head);
             head.min_valid_t = head.min_valid_t.max(maxt);
         }
-        let data = read(&self.head).block_data(mint, maxt);
+        let data = read(&self.head).block_data(mint, maxt)?;
         let mut series = Vec::with_capacity(data.len());
         for (labels, chunks, loose) in data {
             let chunks = merge_chunks(vec![chunks], loose)?;
@@ -497,7 +540,7 @@ impl Db {
             )?;
         }
         let mut head = write(&self.head);
-        head.truncate(maxt);
+        head.truncate(maxt)?;
         let records: Vec<Vec<u8>> = head
             .checkpoint_entries()?
             .iter()
@@ -557,13 +600,22 @@ impl Db {
         // Newest first so it wins ties, as in queries.
         for b in group.iter().rev() {
             for (idx, s) in b.series.iter().enumerate() {
-                let chunks = b.chunks(idx as u64, i64::MIN, i64::MAX)?;
+                let idx = idx as u64;
+                let chunks = if b.tombstones(idx).is_empty() {
+                    b.chunks(idx, i64::MIN, i64::MAX)?
+                } else {
+                    // Deleted samples are dropped for good here.
+                    encode_samples(&b.samples(idx, i64::MIN, i64::MAX)?.0)
+                };
                 merged.entry(s.labels.clone()).or_default().push(chunks);
             }
         }
         let mut series = Vec::with_capacity(merged.len());
         for (labels, lists) in merged {
-            series.push((labels, merge_chunks(lists, Vec::new())?));
+            let chunks = merge_chunks(lists, Vec::new())?;
+            if !chunks.is_empty() {
+                series.push((labels, chunks));
+            }
         }
         let spec = BlockSpec {
             min_time: group.iter().map(|b| b.meta.min_time).min().unwrap_or(0),

@@ -28,7 +28,14 @@ pub struct Engine {
     root: PathBuf,
     opts: Options,
     sealers: Arc<dyn SealerProvider>,
-    tenants: Mutex<HashMap<String, Arc<Db>>>,
+    /// One slot per tenant, so opening one tenant (a WAL replay) does not block the others.
+    tenants: Mutex<HashMap<String, Slot>>,
+}
+
+type Slot = Arc<Mutex<Option<Arc<Db>>>>;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Tenant ids become directory names, so only a safe alphabet is allowed (AMP workspace ids
@@ -59,15 +66,30 @@ impl Engine {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<Db>>> {
-        self.tenants.lock().unwrap_or_else(|e| e.into_inner())
+    fn slot(&self, id: &str) -> Slot {
+        lock(&self.tenants)
+            .entry(id.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    fn open_dbs(&self) -> Vec<(String, Arc<Db>)> {
+        let slots: Vec<(String, Slot)> = lock(&self.tenants)
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        slots
+            .into_iter()
+            .filter_map(|(k, slot)| lock(&slot).clone().map(|db| (k, db)))
+            .collect()
     }
 
     /// Returns the tenant's database, opening (and creating) it on first use.
     pub fn tenant(&self, id: &str) -> Result<Arc<Db>> {
         check_tenant(id)?;
-        let mut tenants = self.lock();
-        if let Some(db) = tenants.get(id) {
+        let slot = self.slot(id);
+        let mut guard = lock(&slot);
+        if let Some(db) = guard.as_ref() {
             return Ok(db.clone());
         }
         let sealer = self
@@ -86,7 +108,7 @@ impl Engine {
                 "tenant {id} wal was repaired on open"
             );
         }
-        tenants.insert(id.to_owned(), db.clone());
+        *guard = Some(db.clone());
         Ok(db)
     }
 
@@ -98,7 +120,9 @@ impl Engine {
             .join(id)
             .try_exists()
             .map_err(Error::io("stat", self.root.join(id)))?;
-        if !on_disk && !self.lock().contains_key(id) {
+        let slot = lock(&self.tenants).get(id).cloned();
+        let open = slot.is_some_and(|slot| lock(&slot).is_some());
+        if !on_disk && !open {
             return Ok(None);
         }
         self.tenant(id).map(Some)
@@ -107,8 +131,10 @@ impl Engine {
     /// Deletes everything stored for the tenant; open handles fail with [`Error::Closed`].
     pub fn delete_tenant(&self, id: &str) -> Result<()> {
         check_tenant(id)?;
-        let mut tenants = self.lock();
-        if let Some(db) = tenants.remove(id) {
+        // Holding the slot keeps a concurrent `tenant(id)` from reopening while files go.
+        let slot = self.slot(id);
+        let mut guard = lock(&slot);
+        if let Some(db) = guard.take() {
             db.close();
         }
         let dir = self.root.join(id);
@@ -121,11 +147,7 @@ impl Engine {
 
     /// Runs [`Db::maintain`] on every open tenant; returns the first error after trying all.
     pub fn maintain_all(&self, now_ms: i64) -> Result<Vec<(String, MaintenanceReport)>> {
-        let dbs: Vec<(String, Arc<Db>)> = self
-            .lock()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let dbs = self.open_dbs();
         let mut out = Vec::new();
         let mut first_err = None;
         for (id, db) in dbs {
@@ -146,8 +168,7 @@ impl Engine {
 
     /// Fsyncs every open tenant's WAL.
     pub fn sync_all(&self) -> Result<()> {
-        let dbs: Vec<Arc<Db>> = self.lock().values().cloned().collect();
-        for db in dbs {
+        for (_, db) in self.open_dbs() {
             match db.sync() {
                 Ok(()) | Err(Error::Closed) => {}
                 Err(e) => return Err(e),

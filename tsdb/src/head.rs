@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use crate::chunk::{Chunk, ChunkAppender, Encoding};
+use crate::chunk::{Chunk, ChunkAppender, Encoding, encode_samples};
 use crate::error::Result;
 use crate::matcher::Matcher;
 use crate::model::{Exemplar, Label, Labels, MetricMetadata, Value};
@@ -486,7 +486,35 @@ impl Head {
                 }
             }
             Entry::Metadata(v) => self.metadata.extend(v),
+            Entry::Tombstones(v) => {
+                for (r, a, b) in v {
+                    // Head chunks are built in memory and cannot fail to decode; log rather
+                    // than abort replay if that ever changes.
+                    if let Err(e) = self.delete_range(r, a, b) {
+                        tracing::error!(error = %e, "replaying deletion for series {r} failed");
+                    }
+                }
+            }
         }
+    }
+
+    /// Removes the samples of series `r` in `[mint, maxt]`; later appends keep the ordering
+    /// rules of the series' newest sample.
+    pub(crate) fn delete_range(&mut self, r: u64, mint: i64, maxt: i64) -> Result<()> {
+        let Some(s) = self.series.get_mut(&r) else {
+            return Ok(());
+        };
+        let (chunks, _) = s.data_in(i64::MIN, i64::MAX);
+        if chunks.iter().any(|c| c.min_t <= maxt && c.max_t >= mint) {
+            let mut kept = Vec::new();
+            for c in &chunks {
+                kept.extend(c.iter()?.filter(|(t, _)| *t < mint || *t > maxt));
+            }
+            s.chunks = encode_samples(&kept);
+            s.active = None;
+        }
+        s.ooo.retain(|t, _| *t < mint || *t > maxt);
+        Ok(())
     }
 
     /// Drops series left without data after replay (their samples were already in blocks).
@@ -558,27 +586,42 @@ impl Head {
 
     /// Returns every series' data in `[mint, maxt)`, the input of a block; out-of-order
     /// samples are merged into the chunks.
-    pub(crate) fn block_data(&self, mint: i64, maxt: i64) -> Vec<BlockInput> {
+    pub(crate) fn block_data(&self, mint: i64, maxt: i64) -> Result<Vec<BlockInput>> {
         let mut out = Vec::new();
         for s in self.series.values() {
-            let (chunks, loose) = s.data_in(mint, maxt - 1);
-            let chunks: Vec<Chunk> = chunks
-                .into_iter()
-                .filter(|c| c.max_t < maxt && c.min_t >= mint)
-                .collect();
-            if !chunks.is_empty() || !loose.is_empty() {
-                out.push((s.labels.clone(), chunks, loose));
+            let (chunks, mut loose) = s.data_in(mint, maxt - 1);
+            let mut inside = Vec::with_capacity(chunks.len());
+            for c in chunks {
+                if c.min_t >= mint && c.max_t < maxt {
+                    inside.push(c);
+                } else {
+                    // Chunks are cut at block boundaries, except after a deletion rewrote them.
+                    loose.extend(c.iter()?.filter(|(t, _)| *t >= mint && *t < maxt));
+                }
+            }
+            if !inside.is_empty() || !loose.is_empty() {
+                out.push((s.labels.clone(), inside, loose));
             }
         }
-        out
+        Ok(out)
     }
 
     /// Forgets everything before `t` (now held by a block) and raises the append floor.
-    pub(crate) fn truncate(&mut self, t: i64) {
+    pub(crate) fn truncate(&mut self, t: i64) -> Result<()> {
         self.min_valid_t = self.min_valid_t.max(t);
         let mut min_t = i64::MAX;
         for s in self.series.values_mut() {
             s.chunks.retain(|c| c.max_t >= t);
+            if s.chunks.first().is_some_and(|c| c.min_t < t) {
+                let mut kept = Vec::new();
+                for c in s.chunks.iter().filter(|c| c.min_t < t) {
+                    kept.extend(c.iter()?.filter(|(st, _)| *st >= t));
+                }
+                let mut rest: Vec<Chunk> =
+                    s.chunks.iter().filter(|c| c.min_t >= t).cloned().collect();
+                s.chunks = encode_samples(&kept);
+                s.chunks.append(&mut rest);
+            }
             if s.active.as_ref().is_some_and(|a| a.max_t < t) {
                 s.active = None;
             }
@@ -592,6 +635,7 @@ impl Head {
             self.max_t = i64::MIN;
         }
         self.drop_empty_series();
+        Ok(())
     }
 
     /// Serializes the head's state as WAL records for a checkpoint.

@@ -136,22 +136,21 @@ pub struct SampleIter {
 
 impl SampleIter {
     fn load(&self, src: Source) -> Result<Vec<(i64, Value)>> {
-        let chunks = match src {
+        let (samples, chunks) = match src {
             Source::Samples(s) => return Ok(s.as_ref().clone()),
-            Source::Chunk(c) => vec![c],
-            Source::Block { block, idx, .. } => block.chunks(idx, self.mint, self.maxt)?,
+            Source::Chunk(c) => {
+                let s = c
+                    .iter()?
+                    .filter(|(t, _)| *t >= self.mint && *t <= self.maxt)
+                    .collect();
+                (s, 1)
+            }
+            Source::Block { block, idx, .. } => block.samples(idx, self.mint, self.maxt)?,
         };
         self.stats
             .chunks
-            .fetch_add(chunks.len() as u64, Ordering::Relaxed);
-        let mut out = Vec::new();
-        for c in chunks {
-            out.extend(
-                c.iter()?
-                    .filter(|(t, _)| *t >= self.mint && *t <= self.maxt),
-            );
-        }
-        Ok(out)
+            .fetch_add(chunks as u64, Ordering::Relaxed);
+        Ok(samples)
     }
 }
 

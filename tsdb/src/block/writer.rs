@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::model::Labels;
 use crate::seal::Sealer;
 
-fn frame(sealer: &dyn Sealer, aad: &[u8], plain: &[u8]) -> Vec<u8> {
+pub(super) fn frame(sealer: &dyn Sealer, aad: &[u8], plain: &[u8]) -> Vec<u8> {
     let payload = sealer.seal(aad, plain);
     let len = (payload.len() as u32).to_le_bytes();
     let crc = crc32c::crc32c_append(crc32c::crc32c(&len), &payload);
@@ -50,7 +50,7 @@ pub(crate) fn chunk_section(chunks: &[Chunk], compression: BlockCompression) -> 
     }
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(super) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let f = File::create(path).map_err(Error::io("create", path))?;
     let mut w = BufWriter::new(f);
     w.write_all(bytes).map_err(Error::io("write", path))?;
@@ -173,6 +173,7 @@ pub(crate) fn write_block(
     index.extend_from_slice(&footer.buf);
     index.extend_from_slice(&crc.to_le_bytes());
     write_file(&tmp.join(INDEX_FILE), &index)?;
+    super::write_tombstones(&tmp, sealer, &id, &Default::default())?;
 
     let meta = BlockMeta {
         id: id.clone(),

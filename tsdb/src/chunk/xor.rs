@@ -8,8 +8,10 @@
 use super::bits::{BitReader, BitWriter};
 use crate::error::{Error, Result};
 
-/// Delta-of-delta buckets: (prefix bits, prefix length, payload bits).
-const DOD_BUCKETS: [(u64, u8, u8); 3] = [(0b10, 2, 14), (0b110, 3, 17), (0b1110, 4, 20)];
+/// Delta-of-delta buckets: (prefix bits, prefix length, payload bits). The 7-bit bucket
+/// holds the few-millisecond jitter of real scrapes (16 bits with a 14-bit first bucket); the
+/// 14-bit one covers irregular intervals up to ±8 s.
+const DOD_BUCKETS: [(u64, u8, u8); 3] = [(0b10, 2, 7), (0b110, 3, 14), (0b1110, 4, 20)];
 
 /// Appends float samples to a chunk.
 #[derive(Clone)]
@@ -163,9 +165,7 @@ impl<'a> XorIter<'a> {
         }
         let nbits = match ones {
             0 => return Ok(0),
-            1 => 14,
-            2 => 17,
-            3 => 20,
+            1..=3 => DOD_BUCKETS[ones - 1].2,
             _ => 64,
         };
         let raw = self.r.bits(nbits)?;

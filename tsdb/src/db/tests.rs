@@ -287,3 +287,36 @@ fn wrong_key_fails_to_open_with_a_typed_error() {
     assert!(matches!(err, Error::Sealing { .. }), "{err}");
     assert!(Db::open(dir.path(), Arc::new(TestSealer(7)), opts()).is_ok());
 }
+
+#[test]
+fn deleted_ranges_stay_deleted_across_reopen_and_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path(), opts());
+    let hour = 60 * MIN;
+    let mut app = db.appender();
+    for i in 0..(6 * 60) {
+        app.append(&labels("up", "a"), i * MIN, 1.0).unwrap();
+        app.append(&labels("up", "b"), i * MIN, 2.0).unwrap();
+    }
+    app.commit().unwrap();
+    assert_eq!(db.maintain(0).unwrap().blocks_cut, 2);
+    let ms = [eq("instance", "a")];
+    assert_eq!(db.delete_series(&ms, hour, 5 * hour).unwrap(), 1);
+    let check = |db: &Db| {
+        let got = dump(db, &[eq("__name__", "up")], 0, 6 * hour);
+        let a: Vec<i64> = got[0].1.iter().map(|s| s.0).collect();
+        assert_eq!(a.len(), 60 + 59);
+        assert!(a.iter().all(|t| *t < hour || *t > 5 * hour));
+        assert_eq!(got[1].1.len(), 360);
+    };
+    check(&db);
+    drop(db);
+    let db = open(dir.path(), opts());
+    check(&db);
+    let blocks = read(&db.blocks).clone();
+    db.compact(&blocks).unwrap();
+    let blocks = read(&db.blocks).clone();
+    assert_eq!(blocks.len(), 1);
+    assert!(blocks[0].tombstones(0).is_empty());
+    check(&db);
+}

@@ -24,6 +24,8 @@ pub(crate) enum Entry {
     Exemplars(Vec<(u64, Exemplar)>),
     /// Metadata per metric family name.
     Metadata(Vec<(String, MetricMetadata)>),
+    /// Deleted time ranges: (series ref, min time, max time), inclusive.
+    Tombstones(Vec<(u64, i64, i64)>),
 }
 
 pub(crate) fn put_labels(e: &mut Encoder, l: &Labels) {
@@ -220,6 +222,15 @@ pub(crate) fn encode(entries: &[Entry]) -> Vec<u8> {
                     put_labels(&mut e, &x.labels);
                 }
             }
+            Entry::Tombstones(v) => {
+                e.u8(7);
+                e.uvarint(v.len() as u64);
+                for (r, a, b) in v {
+                    e.uvarint(*r);
+                    e.varint(*a);
+                    e.varint(*b);
+                }
+            }
             Entry::Metadata(v) => {
                 e.u8(6);
                 e.uvarint(v.len() as u64);
@@ -299,6 +310,11 @@ pub(crate) fn decode(buf: &[u8]) -> Result<Vec<Entry>> {
                     })
                     .collect::<Result<_>>()?,
             ),
+            7 => Entry::Tombstones(
+                (0..n)
+                    .map(|_| Ok((d.uvarint()?, d.varint()?, d.varint()?)))
+                    .collect::<Result<_>>()?,
+            ),
             k => {
                 return Err(Error::corrupt(
                     "wal record",
@@ -338,6 +354,7 @@ mod tests {
                 Entry::FloatHistograms(fhists.into_iter().map(|h| (3, 4, Arc::new(h))).collect()),
                 Entry::Exemplars(vec![(7, Exemplar { labels: Labels::from_pairs([("trace_id", "abc")]), value: 1.0, t: 5 })]),
                 Entry::Metadata(vec![(name.clone(), MetricMetadata { metric_type: MetricType::Counter, help: "h".into(), unit: "s".into() })]),
+                Entry::Tombstones(vec![(7, -5, i64::MAX)]),
             ];
             let got = decode(&encode(&entries)).unwrap();
             prop_assert!(debug_eq(&got, &entries));
