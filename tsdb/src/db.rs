@@ -162,8 +162,8 @@ impl Db {
             ranges.insert(0, opts.block_range_ms);
         }
         if opts.block_range_ms <= 0 || ranges.windows(2).any(|w| w[1] % w[0] != 0 || w[1] <= w[0]) {
-            return Err(Error::InvalidSeries(
-                "compaction ranges must be increasing multiples".into(),
+            return Err(Error::InvalidOptions(
+                "compaction ranges must be increasing multiples of the block range".into(),
             ));
         }
         let blocks = block::open_all(&dir.join("blocks"), &sealer)?;

@@ -54,6 +54,12 @@ pub enum Error {
     /// A series label set is invalid.
     #[error("invalid series: {0}")]
     InvalidSeries(String),
+    /// The options are inconsistent.
+    #[error("invalid options: {0}")]
+    InvalidOptions(String),
+    /// A write batch does not fit in one WAL record.
+    #[error("write batch of {0} bytes exceeds the WAL record limit")]
+    BatchTooLarge(usize),
     /// The database has been deleted or closed.
     #[error("database closed")]
     Closed,

@@ -337,6 +337,9 @@ impl Wal {
             self.rotate(&mut w)?;
         }
         let buf = frame(self.sealer.as_ref(), b"wal", w.segment, w.size, plain);
+        if buf.len() - HEADER > MAX_RECORD as usize {
+            return Err(Error::BatchTooLarge(plain.len()));
+        }
         if let Err(e) = w.file.write_all(&buf) {
             // Cut the partial frame so later records do not land after garbage.
             let _ = w.file.set_len(w.size);
@@ -476,6 +479,29 @@ mod tests {
         let (_, got, _) = open(dir.path(), Arc::new(IdentitySealer), 64);
         assert_eq!(got, vec![b"state".to_vec(), b"after".to_vec()]);
         assert_eq!(seg_files(dir.path()).len(), 1);
+    }
+
+    #[test]
+    fn batch_policy_still_replays_after_a_clean_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let interval = Duration::from_secs(3600);
+        let opts = WalOptions {
+            segment_size: 1 << 20,
+            fsync: FsyncPolicy::Batch { interval },
+        };
+        let (wal, _) =
+            Wal::open(dir.path(), Arc::new(IdentitySealer), opts, &mut |_| Ok(())).unwrap();
+        wal.log(b"one").unwrap();
+        wal.log(b"two").unwrap();
+        assert!(
+            lock(&wal.sync).synced_seq < 2,
+            "batch policy must not fsync every record"
+        );
+        wal.sync().unwrap();
+        assert_eq!(lock(&wal.sync).synced_seq, 2);
+        drop(wal);
+        let (_, got, _) = open(dir.path(), Arc::new(IdentitySealer), 1 << 20);
+        assert_eq!(got, vec![b"one".to_vec(), b"two".to_vec()]);
     }
 
     #[test]
