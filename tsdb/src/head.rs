@@ -384,7 +384,10 @@ impl Head {
                         if in_order {
                             last = Some((t, v.clone()));
                         }
-                        pending.insert(t, v.clone());
+                        // Only out-of-order samples can collide with earlier ones of the batch.
+                        if self.opts.ooo_window > 0 {
+                            pending.insert(t, v.clone());
+                        }
                         plan.samples.push((r, t, v));
                         accepted += 1;
                     }
