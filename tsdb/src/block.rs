@@ -240,11 +240,14 @@ impl Block {
     }
 
     /// Returns the start of the first chunk of series `idx` overlapping `[mint, maxt]`.
+    /// Chunks wholly inside one deleted range are skipped.
     pub(crate) fn first_overlap(&self, idx: u64, mint: i64, maxt: i64) -> Option<i64> {
+        let dead = self.tombstones(idx);
         self.series
             .get(idx as usize)?
             .chunks
             .iter()
+            .filter(|(a, b)| !dead.iter().any(|(x, y)| x <= a && b <= y))
             .find(|(a, b)| *a <= maxt && *b >= mint)
             .map(|(a, _)| *a)
     }

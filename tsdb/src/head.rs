@@ -76,10 +76,6 @@ impl MemSeries {
         }
     }
 
-    fn max_t(&self) -> Option<i64> {
-        self.last.as_ref().map(|(t, _)| *t)
-    }
-
     fn min_t(&self) -> Option<i64> {
         let c = self
             .chunks
@@ -95,6 +91,18 @@ impl MemSeries {
 
     fn is_empty(&self) -> bool {
         self.chunks.is_empty() && self.active.is_none() && self.ooo.is_empty()
+    }
+
+    /// Tells whether any stored sample may lie in `[mint, maxt]` (chunk ranges overlap).
+    fn has_data_in(&self, mint: i64, maxt: i64) -> bool {
+        self.chunks
+            .iter()
+            .any(|c| c.max_t >= mint && c.min_t <= maxt)
+            || self
+                .active
+                .as_ref()
+                .is_some_and(|a| a.max_t >= mint && a.min_t <= maxt)
+            || self.ooo.range(mint..=maxt).next().is_some()
     }
 
     /// Finds the stored in-order value at `t`, decoding the one chunk that may hold it.
@@ -558,10 +566,9 @@ impl Head {
             .select(matchers)
             .into_iter()
             .filter(|r| {
-                self.series.get(r).is_some_and(|s| {
-                    matches!((s.min_t(), s.max_t().max(s.ooo.keys().last().copied())),
-                        (Some(a), Some(b)) if a <= maxt && b >= mint)
-                })
+                self.series
+                    .get(r)
+                    .is_some_and(|s| s.has_data_in(mint, maxt))
             })
             .collect()
     }

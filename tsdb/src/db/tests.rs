@@ -310,9 +310,18 @@ fn deleted_ranges_stay_deleted_across_reopen_and_compaction() {
         assert_eq!(got[1].1.len(), 360);
     };
     check(&db);
+    // A series deleted over its whole range disappears from listings.
+    let c = [eq("instance", "c")];
+    let mut app = db.appender();
+    app.append(&labels("up", "c"), 5 * hour, 1.0).unwrap();
+    app.commit().unwrap();
+    assert_eq!(db.delete_series(&c, 0, 6 * hour).unwrap(), 1);
+    assert!(db.series(&c, 0, 6 * hour).unwrap().is_empty());
+    assert!(db.select(&c, 0, 6 * hour).unwrap().series.is_empty());
     drop(db);
     let db = open(dir.path(), opts());
     check(&db);
+    assert!(db.series(&c, 0, 6 * hour).unwrap().is_empty());
     let blocks = read(&db.blocks).clone();
     db.compact(&blocks).unwrap();
     let blocks = read(&db.blocks).clone();
