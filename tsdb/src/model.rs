@@ -99,15 +99,6 @@ impl fmt::Debug for Labels {
     }
 }
 
-/// One float sample.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Sample {
-    /// Milliseconds since the Unix epoch.
-    pub t: i64,
-    /// The value; compare with [`is_stale_nan`] rather than `==` for markers.
-    pub v: f64,
-}
-
 /// The counter reset hint of a native histogram.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CounterResetHint {
