@@ -362,3 +362,34 @@ fn concurrent_appenders_and_readers_see_consistent_data() {
         4
     );
 }
+
+#[test]
+fn histograms_and_stale_markers_round_trip_through_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path(), opts());
+    let h = labels("lat", "a");
+    let f = labels("rate", "a");
+    let mut app = db.appender();
+    for i in 0..(4 * 60) {
+        let t = i * MIN;
+        if i % 2 == 0 {
+            app.append_histogram(&h, t, histogram(i as u64)).unwrap();
+        } else {
+            let fh = FloatHistogram {
+                count: i as f64,
+                sum: 0.5,
+                ..FloatHistogram::default()
+            };
+            app.append_float_histogram(&h, t, fh).unwrap();
+        }
+        app.append(&f, t, if i == 100 { stale_nan() } else { i as f64 })
+            .unwrap();
+    }
+    app.commit().unwrap();
+    let before = dump(&db, &[eq("instance", "a")], 0, i64::MAX);
+    assert_eq!(db.maintain(0).unwrap().blocks_cut, 1);
+    assert_eq!(db.stats().blocks[0].stats.num_samples, 2 * 120);
+    let after = dump(&db, &[eq("instance", "a")], 0, i64::MAX);
+    assert_eq!(format!("{before:?}"), format!("{after:?}"));
+    assert!(matches!(after[1].1[100].1, Value::Float(v) if is_stale_nan(v)));
+}
