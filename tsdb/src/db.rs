@@ -466,7 +466,8 @@ impl Db {
         Ok(touched.len())
     }
 
-    /// Cuts blocks from the head when it spans more than 1.5 block ranges, truncating the WAL
+    /// Cuts blocks from the head when it spans more than 1.5 block ranges (or entirely when it
+    /// received nothing newer than two block ranges before `now_ms`), truncating the WAL
     /// to a checkpoint; compacts adjacent blocks into larger ones; deletes blocks whose newest
     /// sample is older than the retention period before `now_ms`.
     pub fn maintain(&self, now_ms: i64) -> Result<MaintenanceReport> {
@@ -478,7 +479,10 @@ impl Db {
         loop {
             let window = {
                 let head = read(&self.head);
-                if head.min_t > head.max_t || head.max_t - head.min_t <= range / 2 * 3 {
+                // An idle head (nothing new for two ranges) is cut entirely, so retention and
+                // WAL truncation also reach tenants that stopped writing.
+                let idle = now_ms.saturating_sub(head.max_t) > 2 * range;
+                if head.min_t > head.max_t || (head.max_t - head.min_t <= range / 2 * 3 && !idle) {
                     None
                 } else {
                     let start = head.min_t.div_euclid(range) * range;

@@ -393,3 +393,27 @@ fn histograms_and_stale_markers_round_trip_through_blocks() {
     assert_eq!(format!("{before:?}"), format!("{after:?}"));
     assert!(matches!(after[1].1[100].1, Value::Float(v) if is_stale_nan(v)));
 }
+
+#[test]
+fn idle_heads_are_cut_so_retention_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path(), opts());
+    let hour = 60 * MIN;
+    let mut app = db.appender();
+    for i in 0..60 {
+        app.append(&labels("up", "a"), i * MIN, 1.0).unwrap();
+    }
+    app.commit().unwrap();
+    // The newest sample is 59 min; idle means more than two block ranges (4h) behind now.
+    assert_eq!(db.maintain(4 * hour).unwrap().blocks_cut, 0);
+    assert_eq!(db.maintain(5 * hour).unwrap().blocks_cut, 1);
+    assert_eq!(db.stats().head_series, 0);
+    db.set_retention(2 * hour);
+    assert_eq!(db.maintain(5 * hour).unwrap().blocks_deleted, 1);
+    assert!(
+        db.select(&[eq("__name__", "up")], 0, i64::MAX)
+            .unwrap()
+            .series
+            .is_empty()
+    );
+}
