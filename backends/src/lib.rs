@@ -5,7 +5,8 @@
 //! logging configurations, resource policies, scrapers, anomaly detectors). Optimistic
 //! concurrency (`revisionId`), idempotency (`clientToken`) and the asynchronous status
 //! transitions live behind the trait, so several ampd nodes sharing one database behave like one
-//! service. [`SqliteStore`] is the embedded default.
+//! service. [`SqliteStore`] is the embedded default. IAM users, access keys and policies live
+//! behind the separate [`IamStore`] trait, which [`SqliteStore`] implements too.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ampd_backends::StoreError> {
@@ -16,6 +17,7 @@
 //! ```
 
 mod error;
+mod iam;
 mod model;
 mod sqlite;
 mod store;
@@ -23,6 +25,10 @@ mod store;
 pub mod testsuite;
 
 pub use error::{ResourceType, StoreError, StoreResult};
+pub use iam::{
+    AccessKeyRecord, AccessKeyStatus, IamResult, IamStore, IamStoreError, IamUser,
+    MAX_ACCESS_KEYS_PER_USER, MAX_ATTACHED_POLICIES_PER_USER, ManagedPolicyRecord,
+};
 pub use model::{
     AlertManagerDefinition, AnomalyDetector, AnomalyDetectorSpec, ClientToken, LabelSetLimit,
     LoggingConfiguration, LoggingKind, NO_POLICY, NewAnomalyDetector, NewRuleGroupsNamespace,

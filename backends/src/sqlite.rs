@@ -18,6 +18,8 @@ use crate::model::{
 };
 use crate::store::MetadataStore;
 
+mod iam;
+
 type Tx = Transaction<'static, Sqlite>;
 
 /// How long idempotency records are kept.
@@ -49,6 +51,11 @@ impl SqliteStore {
     /// Starts a write transaction; `IMMEDIATE` takes the write lock up front so concurrent
     /// writers queue on the busy timeout instead of failing when a read upgrades to a write.
     async fn begin(&self) -> StoreResult<Tx> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Like `begin`, for the IAM tables.
+    async fn begin_iam(&self) -> Result<Tx, crate::iam::IamStoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 }

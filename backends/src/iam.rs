@@ -1,0 +1,199 @@
+//! The IAM store contract: users, access keys, inline and managed policies, attachments.
+//!
+//! Kept apart from [`crate::MetadataStore`] because IAM entities have their own identifiers,
+//! errors (`NoSuchEntity`, `EntityAlreadyExists`, `DeleteConflict`, `LimitExceeded`) and
+//! quotas. Secrets cross this boundary only sealed: the store never sees a plaintext key.
+
+use std::fmt;
+
+use async_trait::async_trait;
+
+use crate::model::{Tags, Timestamp};
+
+/// Result alias of every [`IamStore`] operation.
+pub type IamResult<T> = Result<T, IamStoreError>;
+
+/// Why an IAM store operation failed; each variant is one IAM wire error.
+#[derive(Debug, thiserror::Error)]
+pub enum IamStoreError {
+    /// The entity does not exist (`NoSuchEntity`).
+    #[error("{0}")]
+    NoSuchEntity(String),
+    /// The entity exists already (`EntityAlreadyExists`).
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// The entity still has dependents (`DeleteConflict`).
+    #[error("{0}")]
+    DeleteConflict(String),
+    /// A quota would be exceeded (`LimitExceeded`).
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// The database failed or holds unreadable data.
+    #[error("IAM store failure: {0}")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<sqlx::Error> for IamStoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(Box::new(e))
+    }
+}
+
+impl From<serde_json::Error> for IamStoreError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Internal(Box::new(e))
+    }
+}
+
+/// Access keys allowed per user (IAM's quota).
+pub const MAX_ACCESS_KEYS_PER_USER: usize = 2;
+/// Managed policies attachable to one user (IAM's default quota).
+pub const MAX_ATTACHED_POLICIES_PER_USER: usize = 10;
+
+/// An IAM user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamUser {
+    /// User name (unique, case-insensitive).
+    pub name: String,
+    /// Unique id (`AIDA…`).
+    pub user_id: String,
+    /// Path (`/` or `/team/`).
+    pub path: String,
+    /// ARN (`arn:aws:iam::<acct>:user<path><name>`).
+    pub arn: String,
+    /// Tags.
+    pub tags: Tags,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// Whether an access key may sign requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessKeyStatus {
+    /// Usable.
+    Active,
+    /// Disabled.
+    Inactive,
+}
+
+impl AccessKeyStatus {
+    /// Returns the IAM spelling (`Active`, `Inactive`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "Active",
+            Self::Inactive => "Inactive",
+        }
+    }
+
+    /// Parses the IAM spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "Active" => Some(Self::Active),
+            "Inactive" => Some(Self::Inactive),
+            _ => None,
+        }
+    }
+}
+
+/// A long-term access key with its secret sealed by the caller.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessKeyRecord {
+    /// Access key id (`AKIA…`).
+    pub access_key_id: String,
+    /// Owner.
+    pub user_name: String,
+    /// The secret access key, sealed; opaque to the store.
+    pub sealed_secret: Vec<u8>,
+    /// Active or inactive.
+    pub status: AccessKeyStatus,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+impl fmt::Debug for AccessKeyRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessKeyRecord")
+            .field("access_key_id", &self.access_key_id)
+            .field("user_name", &self.user_name)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A customer managed policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedPolicyRecord {
+    /// ARN (`arn:aws:iam::<acct>:policy<path><name>`).
+    pub arn: String,
+    /// Name (unique, case-insensitive).
+    pub name: String,
+    /// Unique id (`ANPA…`).
+    pub policy_id: String,
+    /// Path.
+    pub path: String,
+    /// Description.
+    pub description: Option<String>,
+    /// The policy document (JSON text as given).
+    pub document: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// Persistence of IAM entities; every mutation is one transaction.
+#[async_trait]
+pub trait IamStore: fmt::Debug + Send + Sync + 'static {
+    /// Creates a user; `AlreadyExists` if the name is taken.
+    async fn create_user(&self, user: IamUser) -> IamResult<IamUser>;
+    /// Returns a user by name.
+    async fn user(&self, name: &str) -> IamResult<IamUser>;
+    /// Lists users whose path starts with `path_prefix`, by name.
+    async fn list_users(&self, path_prefix: &str) -> IamResult<Vec<IamUser>>;
+    /// Deletes a user that has no access keys, inline policies or attachments left.
+    async fn delete_user(&self, name: &str) -> IamResult<()>;
+
+    /// Adds an access key to its user, at most [`MAX_ACCESS_KEYS_PER_USER`] per user.
+    async fn create_access_key(&self, key: AccessKeyRecord) -> IamResult<()>;
+    /// Returns an access key and its owner, or `None` if unknown.
+    async fn access_key(
+        &self,
+        access_key_id: &str,
+    ) -> IamResult<Option<(AccessKeyRecord, IamUser)>>;
+    /// Lists the access keys of a user, oldest first.
+    async fn list_access_keys(&self, user_name: &str) -> IamResult<Vec<AccessKeyRecord>>;
+    /// Sets the status of one of the user's keys.
+    async fn update_access_key(
+        &self,
+        user_name: &str,
+        access_key_id: &str,
+        status: AccessKeyStatus,
+    ) -> IamResult<()>;
+    /// Deletes one of the user's keys.
+    async fn delete_access_key(&self, user_name: &str, access_key_id: &str) -> IamResult<()>;
+
+    /// Creates or replaces an inline policy of a user.
+    async fn put_user_policy(&self, user_name: &str, name: &str, document: &str) -> IamResult<()>;
+    /// Returns the document of an inline policy.
+    async fn user_policy(&self, user_name: &str, name: &str) -> IamResult<String>;
+    /// Lists the inline policies of a user as `(name, document)`, by name.
+    async fn list_user_policies(&self, user_name: &str) -> IamResult<Vec<(String, String)>>;
+    /// Deletes an inline policy.
+    async fn delete_user_policy(&self, user_name: &str, name: &str) -> IamResult<()>;
+
+    /// Creates a customer managed policy; `AlreadyExists` if the name is taken.
+    async fn create_policy(&self, policy: ManagedPolicyRecord) -> IamResult<ManagedPolicyRecord>;
+    /// Returns a customer managed policy by ARN.
+    async fn policy(&self, arn: &str) -> IamResult<ManagedPolicyRecord>;
+    /// Lists customer managed policies whose path starts with `path_prefix`, by name.
+    async fn list_policies(&self, path_prefix: &str) -> IamResult<Vec<ManagedPolicyRecord>>;
+    /// Returns how many principals a policy is attached to.
+    async fn attachment_count(&self, arn: &str) -> IamResult<u64>;
+    /// Deletes a customer managed policy that is attached nowhere.
+    async fn delete_policy(&self, arn: &str) -> IamResult<()>;
+
+    /// Attaches a managed policy (customer or AWS) to a user; attaching twice is a no-op.
+    async fn attach_user_policy(&self, user_name: &str, policy_arn: &str) -> IamResult<()>;
+    /// Detaches a managed policy from a user.
+    async fn detach_user_policy(&self, user_name: &str, policy_arn: &str) -> IamResult<()>;
+    /// Lists the ARNs of the managed policies attached to a user, sorted.
+    async fn attached_user_policies(&self, user_name: &str) -> IamResult<Vec<String>>;
+}

@@ -1,0 +1,561 @@
+//! [`IamStore`] on the SQLite metadata database.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::SqliteStore;
+use crate::iam::{
+    AccessKeyRecord, AccessKeyStatus, IamResult, IamStore, IamStoreError, IamUser,
+    MAX_ACCESS_KEYS_PER_USER, MAX_ATTACHED_POLICIES_PER_USER, ManagedPolicyRecord,
+};
+use crate::model::Timestamp;
+
+fn no_user(name: &str) -> IamStoreError {
+    IamStoreError::NoSuchEntity(format!("The user with name {name} cannot be found."))
+}
+
+fn user_from_row(row: &SqliteRow) -> IamResult<IamUser> {
+    let tags: String = row.try_get("tags")?;
+    Ok(IamUser {
+        name: row.try_get("name")?,
+        user_id: row.try_get("user_id")?,
+        path: row.try_get("path")?,
+        arn: row.try_get("arn")?,
+        tags: serde_json::from_str(&tags)?,
+        created_at: Timestamp(row.try_get("created_at")?),
+    })
+}
+
+fn key_from_row(row: &SqliteRow) -> IamResult<AccessKeyRecord> {
+    let status: String = row.try_get("status")?;
+    Ok(AccessKeyRecord {
+        access_key_id: row.try_get("access_key_id")?,
+        user_name: row.try_get("user_name")?,
+        sealed_secret: row.try_get("sealed_secret")?,
+        status: AccessKeyStatus::parse(&status).ok_or_else(|| {
+            IamStoreError::Internal(format!("unreadable access key status {status:?}").into())
+        })?,
+        created_at: Timestamp(row.try_get("created_at")?),
+    })
+}
+
+fn policy_from_row(row: &SqliteRow) -> IamResult<ManagedPolicyRecord> {
+    Ok(ManagedPolicyRecord {
+        arn: row.try_get("arn")?,
+        name: row.try_get("name")?,
+        policy_id: row.try_get("policy_id")?,
+        path: row.try_get("path")?,
+        description: row.try_get("description")?,
+        document: row.try_get("document")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+    })
+}
+
+/// Returns the stored spelling of a user name, or `NoSuchEntity`.
+async fn user_name<'e, E>(exec: E, name: &str) -> IamResult<String>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    sqlx::query_scalar("SELECT name FROM iam_users WHERE name = ?1")
+        .bind(name)
+        .fetch_optional(exec)
+        .await?
+        .ok_or_else(|| no_user(name))
+}
+
+async fn count(tx: &mut super::Tx, sql: &'static str, arg: &str) -> IamResult<i64> {
+    Ok(sqlx::query_scalar(sql)
+        .bind(arg)
+        .fetch_one(&mut **tx)
+        .await?)
+}
+
+#[async_trait]
+impl IamStore for SqliteStore {
+    async fn create_user(&self, user: IamUser) -> IamResult<IamUser> {
+        let inserted = sqlx::query(
+            "INSERT INTO iam_users (name, user_id, path, arn, tags, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&user.name)
+        .bind(&user.user_id)
+        .bind(&user.path)
+        .bind(&user.arn)
+        .bind(serde_json::to_string(&user.tags)?)
+        .bind(user.created_at.0)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Err(IamStoreError::AlreadyExists(format!(
+                "User with name {} already exists.",
+                user.name
+            )));
+        }
+        Ok(user)
+    }
+
+    async fn user(&self, name: &str) -> IamResult<IamUser> {
+        let row = sqlx::query("SELECT * FROM iam_users WHERE name = ?1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| no_user(name))?;
+        user_from_row(&row)
+    }
+
+    async fn list_users(&self, path_prefix: &str) -> IamResult<Vec<IamUser>> {
+        let rows = sqlx::query(
+            "SELECT * FROM iam_users WHERE substr(path, 1, length(?1)) = ?1 ORDER BY name",
+        )
+        .bind(path_prefix)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn delete_user(&self, name: &str) -> IamResult<()> {
+        let mut tx = self.begin_iam().await?;
+        let name = user_name(&mut *tx, name).await?;
+        for (sql, what) in [
+            (
+                "SELECT COUNT(*) FROM iam_access_keys WHERE user_name = ?1",
+                "access keys",
+            ),
+            (
+                "SELECT COUNT(*) FROM iam_user_policies WHERE user_name = ?1",
+                "inline policies",
+            ),
+            (
+                "SELECT COUNT(*) FROM iam_user_attachments WHERE user_name = ?1",
+                "attached policies",
+            ),
+        ] {
+            if count(&mut tx, sql, &name).await? > 0 {
+                return Err(IamStoreError::DeleteConflict(format!(
+                    "Cannot delete entity, must remove {what} first."
+                )));
+            }
+        }
+        sqlx::query("DELETE FROM iam_users WHERE name = ?1")
+            .bind(&name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_access_key(&self, key: AccessKeyRecord) -> IamResult<()> {
+        let mut tx = self.begin_iam().await?;
+        let name = user_name(&mut *tx, &key.user_name).await?;
+        let existing = count(
+            &mut tx,
+            "SELECT COUNT(*) FROM iam_access_keys WHERE user_name = ?1",
+            &name,
+        )
+        .await?;
+        if usize::try_from(existing).unwrap_or(usize::MAX) >= MAX_ACCESS_KEYS_PER_USER {
+            return Err(IamStoreError::LimitExceeded(format!(
+                "Cannot exceed quota for AccessKeysPerUser: {MAX_ACCESS_KEYS_PER_USER}"
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO iam_access_keys \
+             (access_key_id, user_name, sealed_secret, status, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(&key.access_key_id)
+        .bind(&name)
+        .bind(&key.sealed_secret)
+        .bind(key.status.as_str())
+        .bind(key.created_at.0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn access_key(
+        &self,
+        access_key_id: &str,
+    ) -> IamResult<Option<(AccessKeyRecord, IamUser)>> {
+        let Some(row) = sqlx::query("SELECT * FROM iam_access_keys WHERE access_key_id = ?1")
+            .bind(access_key_id)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let key = key_from_row(&row)?;
+        let user = self.user(&key.user_name).await?;
+        Ok(Some((key, user)))
+    }
+
+    async fn list_access_keys(&self, user_name: &str) -> IamResult<Vec<AccessKeyRecord>> {
+        let name = self::user_name(&self.pool, user_name).await?;
+        let rows = sqlx::query(
+            "SELECT * FROM iam_access_keys WHERE user_name = ?1 ORDER BY created_at, access_key_id",
+        )
+        .bind(&name)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn update_access_key(
+        &self,
+        user_name: &str,
+        access_key_id: &str,
+        status: AccessKeyStatus,
+    ) -> IamResult<()> {
+        let name = self::user_name(&self.pool, user_name).await?;
+        let changed = sqlx::query(
+            "UPDATE iam_access_keys SET status = ?1 WHERE user_name = ?2 AND access_key_id = ?3",
+        )
+        .bind(status.as_str())
+        .bind(&name)
+        .bind(access_key_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(no_key(access_key_id));
+        }
+        Ok(())
+    }
+
+    async fn delete_access_key(&self, user_name: &str, access_key_id: &str) -> IamResult<()> {
+        let name = self::user_name(&self.pool, user_name).await?;
+        let deleted =
+            sqlx::query("DELETE FROM iam_access_keys WHERE user_name = ?1 AND access_key_id = ?2")
+                .bind(&name)
+                .bind(access_key_id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        if deleted == 0 {
+            return Err(no_key(access_key_id));
+        }
+        Ok(())
+    }
+
+    async fn put_user_policy(&self, user_name: &str, name: &str, document: &str) -> IamResult<()> {
+        let user = self::user_name(&self.pool, user_name).await?;
+        sqlx::query(
+            "INSERT INTO iam_user_policies (user_name, policy_name, document) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (user_name, policy_name) DO UPDATE SET document = excluded.document",
+        )
+        .bind(&user)
+        .bind(name)
+        .bind(document)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn user_policy(&self, user_name: &str, name: &str) -> IamResult<String> {
+        let user = self::user_name(&self.pool, user_name).await?;
+        sqlx::query_scalar(
+            "SELECT document FROM iam_user_policies WHERE user_name = ?1 AND policy_name = ?2",
+        )
+        .bind(&user)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| no_inline(name))
+    }
+
+    async fn list_user_policies(&self, user_name: &str) -> IamResult<Vec<(String, String)>> {
+        let user = self::user_name(&self.pool, user_name).await?;
+        let rows = sqlx::query(
+            "SELECT policy_name, document FROM iam_user_policies WHERE user_name = ?1 \
+             ORDER BY policy_name",
+        )
+        .bind(&user)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("policy_name")?, r.try_get("document")?)))
+            .collect()
+    }
+
+    async fn delete_user_policy(&self, user_name: &str, name: &str) -> IamResult<()> {
+        let user = self::user_name(&self.pool, user_name).await?;
+        let deleted =
+            sqlx::query("DELETE FROM iam_user_policies WHERE user_name = ?1 AND policy_name = ?2")
+                .bind(&user)
+                .bind(name)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        if deleted == 0 {
+            return Err(no_inline(name));
+        }
+        Ok(())
+    }
+
+    async fn create_policy(&self, policy: ManagedPolicyRecord) -> IamResult<ManagedPolicyRecord> {
+        let inserted = sqlx::query(
+            "INSERT INTO iam_policies (arn, name, policy_id, path, description, document, \
+             created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+        )
+        .bind(&policy.arn)
+        .bind(&policy.name)
+        .bind(&policy.policy_id)
+        .bind(&policy.path)
+        .bind(&policy.description)
+        .bind(&policy.document)
+        .bind(policy.created_at.0)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Err(IamStoreError::AlreadyExists(format!(
+                "A policy called {} already exists. Duplicate names are not allowed.",
+                policy.name
+            )));
+        }
+        Ok(policy)
+    }
+
+    async fn policy(&self, arn: &str) -> IamResult<ManagedPolicyRecord> {
+        let row = sqlx::query("SELECT * FROM iam_policies WHERE arn = ?1")
+            .bind(arn)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| no_policy(arn))?;
+        policy_from_row(&row)
+    }
+
+    async fn list_policies(&self, path_prefix: &str) -> IamResult<Vec<ManagedPolicyRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM iam_policies WHERE substr(path, 1, length(?1)) = ?1 ORDER BY name",
+        )
+        .bind(path_prefix)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(policy_from_row).collect()
+    }
+
+    async fn attachment_count(&self, arn: &str) -> IamResult<u64> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM iam_user_attachments WHERE policy_arn = ?1")
+                .bind(arn)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn delete_policy(&self, arn: &str) -> IamResult<()> {
+        let mut tx = self.begin_iam().await?;
+        if count(
+            &mut tx,
+            "SELECT COUNT(*) FROM iam_user_attachments WHERE policy_arn = ?1",
+            arn,
+        )
+        .await?
+            > 0
+        {
+            return Err(IamStoreError::DeleteConflict(
+                "Cannot delete a policy attached to entities.".into(),
+            ));
+        }
+        let deleted = sqlx::query("DELETE FROM iam_policies WHERE arn = ?1")
+            .bind(arn)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(no_policy(arn));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn attach_user_policy(&self, user_name: &str, policy_arn: &str) -> IamResult<()> {
+        let mut tx = self.begin_iam().await?;
+        let name = self::user_name(&mut *tx, user_name).await?;
+        let attached: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM iam_user_attachments WHERE user_name = ?1 AND policy_arn = ?2",
+        )
+        .bind(&name)
+        .bind(policy_arn)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if attached.is_some() {
+            return Ok(());
+        }
+        let n = count(
+            &mut tx,
+            "SELECT COUNT(*) FROM iam_user_attachments WHERE user_name = ?1",
+            &name,
+        )
+        .await?;
+        if usize::try_from(n).unwrap_or(usize::MAX) >= MAX_ATTACHED_POLICIES_PER_USER {
+            return Err(IamStoreError::LimitExceeded(format!(
+                "Cannot exceed quota for PoliciesPerUser: {MAX_ATTACHED_POLICIES_PER_USER}"
+            )));
+        }
+        sqlx::query("INSERT INTO iam_user_attachments (user_name, policy_arn) VALUES (?1, ?2)")
+            .bind(&name)
+            .bind(policy_arn)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn detach_user_policy(&self, user_name: &str, policy_arn: &str) -> IamResult<()> {
+        let name = self::user_name(&self.pool, user_name).await?;
+        let deleted = sqlx::query(
+            "DELETE FROM iam_user_attachments WHERE user_name = ?1 AND policy_arn = ?2",
+        )
+        .bind(&name)
+        .bind(policy_arn)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if deleted == 0 {
+            return Err(IamStoreError::NoSuchEntity(format!(
+                "Policy {policy_arn} was not found."
+            )));
+        }
+        Ok(())
+    }
+
+    async fn attached_user_policies(&self, user_name: &str) -> IamResult<Vec<String>> {
+        let name = self::user_name(&self.pool, user_name).await?;
+        Ok(sqlx::query_scalar(
+            "SELECT policy_arn FROM iam_user_attachments WHERE user_name = ?1 ORDER BY policy_arn",
+        )
+        .bind(&name)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+fn no_key(access_key_id: &str) -> IamStoreError {
+    IamStoreError::NoSuchEntity(format!(
+        "The Access Key with id {access_key_id} cannot be found."
+    ))
+}
+
+fn no_inline(name: &str) -> IamStoreError {
+    IamStoreError::NoSuchEntity(format!("The user policy with name {name} cannot be found."))
+}
+
+fn no_policy(arn: &str) -> IamStoreError {
+    IamStoreError::NoSuchEntity(format!("Policy {arn} was not found."))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    async fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("m.db")).await.unwrap();
+        (dir, store)
+    }
+
+    fn user(name: &str) -> IamUser {
+        IamUser {
+            name: name.into(),
+            user_id: format!("AIDA{}", name.to_uppercase()),
+            path: "/".into(),
+            arn: format!("arn:aws:iam::123456789012:user/{name}"),
+            tags: BTreeMap::new(),
+            created_at: Timestamp(1),
+        }
+    }
+
+    fn key(id: &str, user: &str) -> AccessKeyRecord {
+        AccessKeyRecord {
+            access_key_id: id.into(),
+            user_name: user.into(),
+            sealed_secret: vec![1, 2, 3],
+            status: AccessKeyStatus::Active,
+            created_at: Timestamp(2),
+        }
+    }
+
+    #[tokio::test]
+    async fn users_keys_and_quotas() {
+        let (_dir, s) = store().await;
+        s.create_user(user("alice")).await.unwrap();
+        assert!(matches!(
+            s.create_user(user("ALICE")).await,
+            Err(IamStoreError::AlreadyExists(_))
+        ));
+        assert_eq!(s.user("Alice").await.unwrap().name, "alice");
+        s.create_access_key(key("AKIA1", "alice")).await.unwrap();
+        s.create_access_key(key("AKIA2", "alice")).await.unwrap();
+        assert!(matches!(
+            s.create_access_key(key("AKIA3", "alice")).await,
+            Err(IamStoreError::LimitExceeded(_))
+        ));
+        let (k, owner) = s.access_key("AKIA1").await.unwrap().unwrap();
+        assert_eq!(
+            (k.sealed_secret, owner.name),
+            (vec![1, 2, 3], "alice".into())
+        );
+        s.update_access_key("alice", "AKIA1", AccessKeyStatus::Inactive)
+            .await
+            .unwrap();
+        let keys = s.list_access_keys("alice").await.unwrap();
+        assert_eq!(keys[0].status, AccessKeyStatus::Inactive);
+        assert!(matches!(
+            s.delete_user("alice").await,
+            Err(IamStoreError::DeleteConflict(_))
+        ));
+        s.delete_access_key("alice", "AKIA1").await.unwrap();
+        s.delete_access_key("alice", "AKIA2").await.unwrap();
+        assert!(s.access_key("AKIA1").await.unwrap().is_none());
+        s.delete_user("alice").await.unwrap();
+        assert!(matches!(
+            s.user("alice").await,
+            Err(IamStoreError::NoSuchEntity(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn policies_and_attachments() {
+        let (_dir, s) = store().await;
+        s.create_user(user("bob")).await.unwrap();
+        s.put_user_policy("bob", "p1", "{}").await.unwrap();
+        s.put_user_policy("bob", "p1", "{\"a\":1}").await.unwrap();
+        assert_eq!(s.user_policy("bob", "p1").await.unwrap(), "{\"a\":1}");
+        assert_eq!(s.list_user_policies("bob").await.unwrap().len(), 1);
+        let arn = "arn:aws:iam::123456789012:policy/mine";
+        let p = ManagedPolicyRecord {
+            arn: arn.into(),
+            name: "mine".into(),
+            policy_id: "ANPA1".into(),
+            path: "/".into(),
+            description: None,
+            document: "{}".into(),
+            created_at: Timestamp(3),
+        };
+        s.create_policy(p.clone()).await.unwrap();
+        assert!(matches!(
+            s.create_policy(p).await,
+            Err(IamStoreError::AlreadyExists(_))
+        ));
+        s.attach_user_policy("bob", arn).await.unwrap();
+        s.attach_user_policy("bob", arn).await.unwrap();
+        assert_eq!(s.attachment_count(arn).await.unwrap(), 1);
+        assert!(matches!(
+            s.delete_policy(arn).await,
+            Err(IamStoreError::DeleteConflict(_))
+        ));
+        assert_eq!(s.attached_user_policies("bob").await.unwrap(), [arn]);
+        s.detach_user_policy("bob", arn).await.unwrap();
+        s.delete_policy(arn).await.unwrap();
+        assert_eq!(s.list_policies("/").await.unwrap().len(), 0);
+        s.delete_user_policy("bob", "p1").await.unwrap();
+        s.delete_user("bob").await.unwrap();
+    }
+}
