@@ -7,8 +7,11 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use ampd_iam::SecretKey;
 use clap::{Args, Parser, Subcommand};
 use serde::{Deserialize, Serialize};
+
+use crate::iam::RootAccessKey;
 
 /// Command line of the `ampd` binary.
 #[derive(Debug, Parser)]
@@ -59,6 +62,17 @@ pub struct ServeArgs {
     /// Workspaces allowed in the account [default: 25].
     #[arg(long, env = "AMPD_MAX_WORKSPACES", value_name = "N")]
     pub max_workspaces: Option<u32>,
+    /// Access key id of the account root user; with --root-secret-access-key [default: one
+    /// generated on first start and kept in <data-dir>/root-credentials.json].
+    #[arg(long, env = "AMPD_ROOT_ACCESS_KEY_ID", value_name = "ID")]
+    pub root_access_key_id: Option<String>,
+    /// Secret access key of the account root user; with --root-access-key-id.
+    #[arg(long, env = "AMPD_ROOT_SECRET_ACCESS_KEY", value_name = "SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub root_secret_access_key: Option<SecretKey>,
+}
+
+fn parse_secret(value: &str) -> Result<SecretKey, std::convert::Infallible> {
+    Ok(SecretKey::new(value))
 }
 
 /// Settings of the server; every field has a default.
@@ -87,6 +101,10 @@ pub struct Config {
     /// Workspaces allowed in the account (AMP's default quota is 25 per region).
     #[serde(default = "default_max_workspaces")]
     pub max_workspaces: u32,
+    /// The root user's access key, from flags or environment only (never from the file).
+    /// Unset: generated on first start into `root-credentials.json` in the data folder.
+    #[serde(skip)]
+    pub root_access_key: Option<RootAccessKey>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -123,6 +141,7 @@ impl Default for Config {
             external_url: None,
             transition_delay_ms: default_transition_delay_ms(),
             max_workspaces: default_max_workspaces(),
+            root_access_key: None,
         }
     }
 }
@@ -201,6 +220,21 @@ impl Config {
         if let Some(v) = args.max_workspaces {
             config.max_workspaces = v;
         }
+        config.root_access_key = match (&args.root_access_key_id, &args.root_secret_access_key) {
+            (Some(id), Some(secret)) if !id.is_empty() && !secret.expose().is_empty() => {
+                Some(RootAccessKey {
+                    access_key_id: id.clone(),
+                    secret: secret.clone(),
+                })
+            }
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    field: "root_access_key_id",
+                    message: "give both the root access key id and its secret, or neither".into(),
+                });
+            }
+        };
         config.validate()?;
         Ok(config)
     }
@@ -296,6 +330,28 @@ mod tests {
         let cli = Cli::try_parse_from(["ampd", "serve", "--region", "ap-south-1"]).unwrap();
         let Command::Serve(args) = cli.command;
         assert_eq!(Config::load(&args).unwrap().region, "ap-south-1");
+    }
+
+    #[test]
+    fn root_access_key_needs_both_halves() {
+        let cli = Cli::try_parse_from([
+            "ampd",
+            "serve",
+            "--root-access-key-id",
+            "AKIAROOT",
+            "--root-secret-access-key",
+            "s3cret",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command;
+        let key = Config::load(&args).unwrap().root_access_key.unwrap();
+        assert_eq!(key.access_key_id, "AKIAROOT");
+        assert_eq!(key.secret.expose(), "s3cret");
+        assert!(!format!("{args:?}").contains("s3cret"));
+        let cli =
+            Cli::try_parse_from(["ampd", "serve", "--root-access-key-id", "AKIAROOT"]).unwrap();
+        let Command::Serve(args) = cli.command;
+        assert!(Config::load(&args).is_err());
     }
 
     #[test]

@@ -85,6 +85,11 @@ impl ControlState {
         }))
     }
 
+    /// Returns the authenticator every route uses.
+    pub fn authenticator(&self) -> &Arc<Authenticator> {
+        &self.0.authenticator
+    }
+
     fn store(&self) -> &dyn MetadataStore {
         &*self.0.store
     }

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use ampd_backends::StoreError;
+use ampd_iam::sigv4::{Protocol, SigV4Error};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -107,21 +108,11 @@ pub enum AwsError {
     /// `InternalServerException` (500); the source never leaves the process.
     #[error("internal failure")]
     Internal(#[source] anyhow::Error),
-    /// `MissingAuthenticationTokenException` (403): no SigV4 authorization at all.
-    #[error("Missing Authentication Token")]
-    MissingAuthenticationToken,
-    /// `IncompleteSignatureException` (400): the authorization is malformed.
-    #[error("{message}")]
-    IncompleteSignature {
-        /// What is missing or malformed.
-        message: String,
-    },
-    /// `InvalidSignatureException` (403): the credential scope does not fit this endpoint.
-    #[error("{message}")]
-    InvalidSignature {
-        /// What does not fit.
-        message: String,
-    },
+    /// A SigV4 failure, with the code and status AMP's front door sends for it
+    /// (`MissingAuthenticationTokenException`, `IncompleteSignatureException`,
+    /// `InvalidSignatureException`, `UnrecognizedClientException`, …).
+    #[error("{}", .0.message_for(Protocol::RestJson))]
+    Signature(#[source] SigV4Error),
 }
 
 /// The detail of an error response, left in the response extensions for the request log.
@@ -173,13 +164,7 @@ impl AwsError {
             ),
             Self::Throttling { .. } => (StatusCode::TOO_MANY_REQUESTS, "ThrottlingException"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerException"),
-            Self::MissingAuthenticationToken => {
-                (StatusCode::FORBIDDEN, "MissingAuthenticationTokenException")
-            }
-            Self::IncompleteSignature { .. } => {
-                (StatusCode::BAD_REQUEST, "IncompleteSignatureException")
-            }
-            Self::InvalidSignature { .. } => (StatusCode::FORBIDDEN, "InvalidSignatureException"),
+            Self::Signature(e) => (e.http_status(), e.aws_code()),
         }
     }
 

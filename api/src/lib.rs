@@ -2,8 +2,10 @@
 //!
 //! # Modules
 //! - `control`: the AMP control plane (rest-json, 44 operations) — [`control_router`].
-//! - `auth`: the single authentication layer of AWS-style requests — [`Authenticator`],
-//!   [`Caller`].
+//! - `auth`: the single authentication and authorization layer of AWS-style requests —
+//!   [`Authenticator`], [`Caller`].
+//! - `iam`: the account's users, access keys and policies ([`Identities`]), the root access
+//!   key ([`RootAccessKey`]), and the IAM query API on `POST /` ([`iam_router`]).
 //! - `ops`: `/healthz` and `/readyz`.
 //! - `server`: assembling the app ([`app`]) and running it ([`run`]).
 //!
@@ -22,6 +24,7 @@ mod config;
 mod control;
 mod error;
 mod extract;
+mod iam;
 mod openapi;
 mod operation;
 mod ops;
@@ -29,10 +32,14 @@ mod pagination;
 mod server;
 mod trace;
 
-pub use auth::{AuthContext, Authenticator, Caller};
+pub use auth::{AuthContext, Authenticator, AuthzError, Caller, Check};
 pub use config::{Cli, Command, Config, ConfigError, ServeArgs};
 pub use control::{ControlSettings, ControlState, router as control_router, unknown_operation};
 pub use error::{AwsError, FieldIssue, ValidationReason};
+pub use iam::{
+    Identities, ROOT_CREDENTIALS_FILE, ROOT_KEY_FILE, RootAccessKey, RootCredentialsError,
+    SealerError, SecretSealer, router as iam_router,
+};
 pub use openapi::openapi;
 pub use operation::Operation;
 pub use pagination::{KeyError, PageTokens};

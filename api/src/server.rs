@@ -1,5 +1,6 @@
 //! Assembling and running the server.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::control::{self, ControlSettings, ControlState};
 use crate::extract::MAX_BODY_BYTES;
+use crate::iam::{self, Identities, RootAccessKey, SecretSealer};
 use crate::pagination::PageTokens;
 use crate::{ops, trace};
 
@@ -21,8 +23,10 @@ use crate::{ops, trace};
 /// request log; requests no route matches (path or method) get an AWS-shaped
 /// `ValidationException` with reason `UNKNOWN_OPERATION`.
 pub fn app(store: Arc<dyn MetadataStore>, control: ControlState) -> Router {
+    let iam = iam::router(control.authenticator().clone());
     ops::router(store)
         .merge(control::router(control))
+        .merge(iam)
         .fallback(control::unknown_operation)
         .method_not_allowed_fallback(control::unknown_operation)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -66,7 +70,8 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let store: Arc<dyn MetadataStore> = Arc::new(open_store(&config.data_dir).await?);
+    let sqlite = open_store(&config.data_dir).await?;
+    let store: Arc<dyn MetadataStore> = Arc::new(sqlite.clone());
     let page_tokens = PageTokens::load_or_create(&config.data_dir)?;
     let addr = listener.local_addr()?;
     let settings = ControlSettings {
@@ -78,7 +83,17 @@ pub async fn serve(
             .unwrap_or_else(|| format!("http://{addr}")),
         max_workspaces: config.max_workspaces,
     };
-    let authenticator = Arc::new(Authenticator::new(config.region.clone()));
+    let identities = Arc::new(Identities::new(
+        Arc::new(sqlite.clone()),
+        SecretSealer::load_or_create(&config.data_dir)?,
+        RootAccessKey::resolve(config.root_access_key.as_ref(), &config.data_dir)?,
+        config.account_id.clone(),
+    ));
+    let authenticator = Arc::new(Authenticator::new(
+        config.region.clone(),
+        identities,
+        store.clone(),
+    ));
     let control = ControlState::new(settings, authenticator, store.clone(), page_tokens);
     let lifecycle = tokio::spawn(settle_loop(
         store.clone(),
@@ -88,7 +103,8 @@ pub async fn serve(
         %addr, data_dir = %config.data_dir.display(), region = %config.region,
         account_id = %config.account_id, "listening on {addr}"
     );
-    let served = axum::serve(listener, app(store, control))
+    let app = app(store, control).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .context("server failed");
@@ -129,28 +145,44 @@ async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
+    use ampd_iam::SecretKey;
+    use ampd_iam::sigv4::{SigningCredentials, sign_request};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;
 
     use super::*;
 
-    /// Sends one HTTP/1.1 request and returns the status and body.
+    const ROOT_ID: &str = "AKIASERVERTEST000001";
+    const ROOT_SECRET: &str = "server-test-secret";
+
+    /// Sends one SigV4-signed HTTP/1.1 request and returns the status and body.
     async fn http(
         addr: std::net::SocketAddr,
         method: &str,
         path: &str,
         body: &str,
     ) -> (u16, String) {
+        let (mut parts, ()) = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", addr.to_string())
+            .header("content-type", "application/json")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let creds = SigningCredentials {
+            access_key_id: ROOT_ID.into(),
+            secret: SecretKey::new(ROOT_SECRET),
+            session_token: None,
+        };
+        let now = std::time::SystemTime::now();
+        sign_request(&mut parts, body.as_bytes(), &creds, "us-east-1", "aps", now).unwrap();
+        let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+        for (name, value) in &parts.headers {
+            request.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
+        }
+        request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
         let mut stream = TcpStream::connect(addr).await.unwrap();
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-             Authorization: AWS4-HMAC-SHA256 Credential=AK/20250102/us-east-1/aps/aws4_request, \
-             SignedHeaders=host;x-amz-date, Signature={sig}\r\n\
-             X-Amz-Date: 20250102T000000Z\r\nContent-Type: application/json\r\n\
-             Content-Length: {len}\r\n\r\n{body}",
-            sig = "0".repeat(64),
-            len = body.len(),
-        );
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).await.unwrap();
@@ -183,6 +215,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = Config {
             data_dir: dir.path().to_owned(),
+            root_access_key: Some(RootAccessKey {
+                access_key_id: ROOT_ID.into(),
+                secret: SecretKey::new(ROOT_SECRET),
+            }),
             ..Config::default()
         };
         let (addr, stop, task) = start(&config).await;

@@ -1,23 +1,52 @@
 //! Router-level tests: the whole app driven with `tower::ServiceExt::oneshot`.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use ampd_backends::{MetadataStore, SqliteStore};
+use ampd_iam::SecretKey;
+use ampd_iam::sigv4::{SigningCredentials, sign_request};
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::{Authenticator, ControlSettings, ControlState, Operation, PageTokens, app};
+use crate::{
+    Authenticator, ControlSettings, ControlState, Identities, Operation, PageTokens, RootAccessKey,
+    SecretSealer, app,
+};
 
-const AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250102/us-east-1/aps/aws4_request, \
-    SignedHeaders=content-type;host;x-amz-date, \
-    Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7";
+const ROOT_KEY_ID: &str = "AKIAROOTTESTKEY00001";
+const ROOT_SECRET: &str = "root-secret-for-router-tests";
+
+/// Signs a request like botocore does (SigV4 header, `host` and `x-amz-date` signed).
+async fn signed(req: Request<Body>, key_id: &str, secret: &str, service: &str) -> Request<Body> {
+    let (mut parts, body) = req.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    parts
+        .headers
+        .entry("host")
+        .or_insert(HeaderValue::from_static("ampd.test"));
+    let creds = SigningCredentials {
+        access_key_id: key_id.into(),
+        secret: SecretKey::new(secret),
+        session_token: None,
+    };
+    sign_request(
+        &mut parts,
+        &bytes,
+        &creds,
+        "us-east-1",
+        service,
+        SystemTime::now(),
+    )
+    .unwrap();
+    Request::from_parts(parts, Body::from(bytes))
+}
 
 struct TestApp {
     app: Router,
@@ -42,18 +71,26 @@ impl Reply {
 
 async fn test_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn MetadataStore> = Arc::new(
-        SqliteStore::open(&dir.path().join("metadata.db"))
-            .await
-            .unwrap(),
-    );
+    let sqlite = SqliteStore::open(&dir.path().join("metadata.db"))
+        .await
+        .unwrap();
+    let store: Arc<dyn MetadataStore> = Arc::new(sqlite.clone());
     let settings = ControlSettings {
         region: "us-east-1".into(),
         account_id: "123456789012".into(),
         external_url: "http://ampd.test:9096/".into(),
         max_workspaces: 3,
     };
-    let authenticator = Arc::new(Authenticator::new("us-east-1"));
+    let identities = Arc::new(Identities::new(
+        Arc::new(sqlite),
+        SecretSealer::from_root_bytes(&[3; 32]).unwrap(),
+        RootAccessKey {
+            access_key_id: ROOT_KEY_ID.into(),
+            secret: SecretKey::new(ROOT_SECRET),
+        },
+        "123456789012",
+    ));
+    let authenticator = Arc::new(Authenticator::new("us-east-1", identities, store.clone()));
     let control = ControlState::new(
         settings,
         authenticator,
@@ -86,11 +123,19 @@ impl TestApp {
     }
 
     async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> Reply {
-        let mut b = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("authorization", AUTH)
-            .header("x-amz-date", "20250102T030405Z");
+        self.call_as(ROOT_KEY_ID, ROOT_SECRET, method, uri, body)
+            .await
+    }
+
+    async fn call_as(
+        &self,
+        key_id: &str,
+        secret: &str,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut b = Request::builder().method(method).uri(uri);
         let body = match body {
             Some(v) => {
                 b = b.header("content-type", "application/json");
@@ -98,7 +143,29 @@ impl TestApp {
             }
             None => Body::empty(),
         };
-        self.raw(b.body(body).unwrap()).await
+        let req = signed(b.body(body).unwrap(), key_id, secret, "aps").await;
+        self.raw(req).await
+    }
+
+    /// Calls the IAM query API as root; returns the status and the XML body.
+    async fn iam(&self, params: &[(&str, &str)]) -> (StatusCode, String) {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("Version", "2010-05-08");
+        for (k, v) in params {
+            form.append_pair(k, v);
+        }
+        let req = Request::post("/")
+            .header(
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )
+            .body(Body::from(form.finish()))
+            .unwrap();
+        let req = signed(req, ROOT_KEY_ID, ROOT_SECRET, "iam").await;
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
     }
 
     async fn settle(&self) {
@@ -230,16 +297,38 @@ async fn authentication_errors() {
         (r.status, r.error_type()),
         (StatusCode::BAD_REQUEST, "IncompleteSignatureException")
     );
-    let req = Request::get("/workspaces")
-        .header("authorization", AUTH.replace("/aps/", "/kms/"))
-        .header("x-amz-date", "20250102T030405Z")
-        .body(Body::empty())
-        .unwrap();
-    let r = t.raw(req).await;
+    let req = Request::get("/workspaces").body(Body::empty()).unwrap();
+    let r = t
+        .raw(signed(req, ROOT_KEY_ID, ROOT_SECRET, "kms").await)
+        .await;
     assert_eq!(
         (r.status, r.error_type()),
         (StatusCode::FORBIDDEN, "InvalidSignatureException")
     );
+    let r = t
+        .call_as(ROOT_KEY_ID, "wrong", Method::GET, "/workspaces", None)
+        .await;
+    assert_eq!(
+        (r.status, r.error_type()),
+        (StatusCode::FORBIDDEN, "InvalidSignatureException")
+    );
+    let r = t
+        .call_as("AKIANOBODY", ROOT_SECRET, Method::GET, "/workspaces", None)
+        .await;
+    assert_eq!(
+        (r.status, r.error_type()),
+        (StatusCode::FORBIDDEN, "UnrecognizedClientException")
+    );
+    // A body changed after signing no longer matches the signature.
+    let req = Request::post("/workspaces")
+        .body(Body::from(r#"{"alias":"a"}"#))
+        .unwrap();
+    let (parts, _) = signed(req, ROOT_KEY_ID, ROOT_SECRET, "aps")
+        .await
+        .into_parts();
+    let tampered = Request::from_parts(parts, Body::from(r#"{"alias":"b"}"#));
+    let r = t.raw(tampered).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     // Health endpoints stay open.
     let r = t
         .app
@@ -259,10 +348,9 @@ async fn authentication_errors() {
 async fn rejections_are_aws_shaped() {
     let t = test_app().await;
     let bad_json = Request::post("/workspaces")
-        .header("authorization", AUTH)
-        .header("x-amz-date", "20250102T030405Z")
         .body(Body::from("{not json"))
         .unwrap();
+    let bad_json = signed(bad_json, ROOT_KEY_ID, ROOT_SECRET, "aps").await;
     let cases = [
         (t.raw(bad_json).await, "CANNOT_PARSE"),
         (
@@ -798,4 +886,163 @@ async fn scrapers_and_anomaly_detectors() {
     );
     let r = t.call(Method::GET, &format!("{path}?alias=cp"), None).await;
     assert_eq!(r.body["anomalyDetectors"].as_array().unwrap().len(), 1);
+}
+
+/// Returns the text of the first `<name>` element of an XML body.
+fn xml_text<'a>(xml: &'a str, name: &str) -> &'a str {
+    let open = format!("<{name}>");
+    let start = xml.find(&open).unwrap() + open.len();
+    let end = start + xml[start..].find('<').unwrap();
+    &xml[start..end]
+}
+
+#[tokio::test]
+async fn iam_users_keys_and_policies_authorize_control_plane_calls() {
+    let t = test_app().await;
+    let (s, body) = t
+        .iam(&[("Action", "CreateUser"), ("UserName", "grafana")])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(body.contains("<Arn>arn:aws:iam::123456789012:user/grafana</Arn>"));
+    let (s, body) = t
+        .iam(&[("Action", "CreateUser"), ("UserName", "grafana")])
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(body.contains("<Code>EntityAlreadyExists</Code>"), "{body}");
+    let (s, body) = t
+        .iam(&[("Action", "CreateAccessKey"), ("UserName", "grafana")])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let key_id = xml_text(&body, "AccessKeyId").to_owned();
+    let secret = xml_text(&body, "SecretAccessKey").to_owned();
+
+    // No policy yet: everything is denied, with AWS's message.
+    let r = t
+        .call_as(&key_id, &secret, Method::GET, "/workspaces", None)
+        .await;
+    assert_eq!(r.error_type(), "AccessDeniedException");
+    assert_eq!(
+        r.body["message"],
+        "User: arn:aws:iam::123456789012:user/grafana is not authorized to perform: \
+         aps:ListWorkspaces because no identity-based policy allows the aps:ListWorkspaces action"
+    );
+
+    let (s, body) = t
+        .iam(&[
+            ("Action", "AttachUserPolicy"),
+            ("UserName", "grafana"),
+            (
+                "PolicyArn",
+                "arn:aws:iam::aws:policy/AmazonPrometheusFullAccess",
+            ),
+        ])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let prod = t
+        .call(
+            Method::POST,
+            "/workspaces",
+            Some(json!({"alias": "p", "tags": {"env": "prod"}})),
+        )
+        .await
+        .body["workspaceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dev = t.active_workspace().await;
+    let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"aps:*",
+        "Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/env":"prod"}}}]}"#;
+    let (s, body) = t
+        .iam(&[
+            ("Action", "PutUserPolicy"),
+            ("UserName", "grafana"),
+            ("PolicyName", "no-prod"),
+            ("PolicyDocument", deny),
+        ])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let r = t
+        .call_as(
+            &key_id,
+            &secret,
+            Method::GET,
+            &format!("/workspaces/{dev}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = t
+        .call_as(
+            &key_id,
+            &secret,
+            Method::GET,
+            &format!("/workspaces/{prod}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.error_type(), "AccessDeniedException");
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("with an explicit deny in an identity-based policy"),
+        "{}",
+        r.body
+    );
+    // Creating with a request tag is checked with aws:RequestTag too (and aps:TagResource).
+    let r = t
+        .call_as(
+            &key_id,
+            &secret,
+            Method::POST,
+            "/workspaces",
+            Some(json!({"tags": {"env": "dev"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+
+    let (s, body) = t
+        .iam(&[
+            ("Action", "GetUserPolicy"),
+            ("UserName", "grafana"),
+            ("PolicyName", "no-prod"),
+        ])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(xml_text(&body, "PolicyDocument").starts_with("%7B%22Version%22"));
+    let (s, _) = t
+        .iam(&[
+            ("Action", "UpdateAccessKey"),
+            ("UserName", "grafana"),
+            ("AccessKeyId", &key_id),
+            ("Status", "Inactive"),
+        ])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let r = t
+        .call_as(
+            &key_id,
+            &secret,
+            Method::GET,
+            &format!("/workspaces/{dev}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.error_type(), "UnrecognizedClientException");
+    let (s, body) = t
+        .iam(&[("Action", "DeleteUser"), ("UserName", "grafana")])
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(body.contains("<Code>DeleteConflict</Code>"));
+    let (s, body) = t
+        .iam(&[("Action", "GetUser"), ("UserName", "nobody")])
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(
+        body.contains("<Type>Sender</Type><Code>NoSuchEntity</Code>"),
+        "{body}"
+    );
+    let (s, body) = t.iam(&[("Action", "Frobnicate")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("<Code>InvalidAction</Code>"));
 }
