@@ -15,6 +15,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
+# The account root user's access key every test server starts with (AMPD_ROOT_* variables).
+ROOT_ACCESS_KEY = "AKIAAMPDE2ETESTKEY01"
+ROOT_SECRET_KEY = "e2e-secret-key-not-used-for-anything-else"
 
 
 def ampd_binary() -> Path:
@@ -60,7 +63,12 @@ class Ampd:
             *self.extra_args,
         ]
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        env = {
+            **os.environ,
+            "AMPD_ROOT_ACCESS_KEY_ID": ROOT_ACCESS_KEY,
+            "AMPD_ROOT_SECRET_ACCESS_KEY": ROOT_SECRET_KEY,
+        }
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

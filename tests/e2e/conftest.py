@@ -4,11 +4,11 @@ import boto3
 import botocore.config
 import pytest
 
-from ampd_harness import REGION, Ampd
+from ampd_harness import REGION, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, Ampd
 
-# Static credentials for the signing client; the server checks the SigV4 shape of every request.
-ACCESS_KEY = "AKIAAMPDE2ETESTKEY01"
-SECRET_KEY = "e2e-secret-key-not-used-for-anything-else"
+# The signing client uses the account root user's key, which the harness gives every server.
+ACCESS_KEY = ROOT_ACCESS_KEY
+SECRET_KEY = ROOT_SECRET_KEY
 
 
 def client_for(server: Ampd, service: str = "amp"):
