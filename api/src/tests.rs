@@ -1,5 +1,6 @@
 //! Router-level tests: the whole app driven with `tower::ServiceExt::oneshot`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -8,6 +9,7 @@ use ampd_iam::SecretKey;
 use ampd_iam::sigv4::{SigningCredentials, sign_request};
 use axum::Router;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -1045,4 +1047,100 @@ async fn iam_users_keys_and_policies_authorize_control_plane_calls() {
     let (s, body) = t.iam(&[("Action", "Frobnicate")]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(body.contains("<Code>InvalidAction</Code>"));
+}
+
+#[tokio::test]
+async fn source_ip_transport_and_iam_actions_are_authorized() {
+    let t = test_app().await;
+    for params in [
+        &[("Action", "CreateUser"), ("UserName", "ops")][..],
+        &[("Action", "CreateAccessKey"), ("UserName", "ops")],
+    ] {
+        let (s, body) = t.iam(params).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+    let (_, body) = t
+        .iam(&[("Action", "ListAccessKeys"), ("UserName", "ops")])
+        .await;
+    assert!(body.contains("<Status>Active</Status>"), "{body}");
+    let (_, created) = t
+        .iam(&[("Action", "CreateAccessKey"), ("UserName", "ops")])
+        .await;
+    let (key_id, secret) = (
+        xml_text(&created, "AccessKeyId").to_owned(),
+        xml_text(&created, "SecretAccessKey").to_owned(),
+    );
+    let policy = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"aps:ListWorkspaces","Resource":"*",
+         "Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}},
+        {"Effect":"Deny","Action":"aps:ListScrapers","Resource":"*",
+         "Condition":{"Bool":{"aws:SecureTransport":"false"}}},
+        {"Effect":"Allow","Action":"aps:ListScrapers","Resource":"*"}]}"#;
+    let (s, body) = t
+        .iam(&[
+            ("Action", "PutUserPolicy"),
+            ("UserName", "ops"),
+            ("PolicyName", "net"),
+            ("PolicyDocument", policy),
+        ])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let from = |ip: [u8; 4]| {
+        let t = &t;
+        let (key_id, secret) = (&key_id, &secret);
+        async move {
+            let req = Request::get("/workspaces").body(Body::empty()).unwrap();
+            let mut req = signed(req, key_id, secret, "aps").await;
+            req.extensions_mut()
+                .insert(ConnectInfo(SocketAddr::from((ip, 40000))));
+            t.raw(req).await
+        }
+    };
+    assert_eq!(from([10, 1, 2, 3]).await.status, StatusCode::OK);
+    assert_eq!(
+        from([192, 168, 0, 1]).await.error_type(),
+        "AccessDeniedException"
+    );
+    let r = t
+        .call_as(&key_id, &secret, Method::GET, "/scrapers", None)
+        .await;
+    assert_eq!(r.error_type(), "AccessDeniedException");
+
+    // IAM calls of a user are authorized too, and denials use the query protocol's code.
+    let form = "Action=CreateUser&Version=2010-05-08&UserName=mallory";
+    let req = Request::post("/")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .unwrap();
+    let res = t
+        .app
+        .clone()
+        .oneshot(signed(req, &key_id, &secret, "iam").await)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
+    assert!(body.contains("iam:CreateUser on resource: arn:aws:iam::123456789012:user/mallory"));
+    let (s, body) = t
+        .iam(&[("Action", "CreateAccessKey"), ("UserName", "ops")])
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(body.contains("<Code>LimitExceeded</Code>"), "{body}");
+    let (_, body) = t.iam(&[("Action", "ListPolicies"), ("Scope", "AWS")]).await;
+    assert!(body.contains("<PolicyName>AmazonPrometheusQueryAccess</PolicyName>"));
+    let (s, body) = t
+        .iam(&[
+            ("Action", "PutUserPolicy"),
+            ("UserName", "ops"),
+            ("PolicyName", "bad"),
+            ("PolicyDocument", "{\"Statement\": 5}"),
+        ])
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        body.contains("<Code>MalformedPolicyDocument</Code>"),
+        "{body}"
+    );
 }
