@@ -1144,3 +1144,82 @@ async fn source_ip_transport_and_iam_actions_are_authorized() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn managed_policy_versions() {
+    let t = test_app().await;
+    let v1 = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"aps:ListWorkspaces","Resource":"*"}]}"#;
+    let v2 = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"aps:List*","Resource":"*"}]}"#;
+    let (s, body) = t
+        .iam(&[
+            ("Action", "CreatePolicy"),
+            ("PolicyName", "lists"),
+            ("PolicyDocument", v1),
+        ])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let arn = xml_text(&body, "Arn").to_owned();
+    assert_eq!(arn, "arn:aws:iam::123456789012:policy/lists");
+    let (s, body) = t
+        .iam(&[
+            ("Action", "CreatePolicyVersion"),
+            ("PolicyArn", &arn),
+            ("PolicyDocument", v2),
+            ("SetAsDefault", "true"),
+        ])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(xml_text(&body, "VersionId"), "v2");
+    let (_, body) = t.iam(&[("Action", "GetPolicy"), ("PolicyArn", &arn)]).await;
+    assert_eq!(xml_text(&body, "DefaultVersionId"), "v2");
+    let (_, body) = t
+        .iam(&[
+            ("Action", "GetPolicyVersion"),
+            ("PolicyArn", &arn),
+            ("VersionId", "v1"),
+        ])
+        .await;
+    assert_eq!(xml_text(&body, "IsDefaultVersion"), "false");
+    assert!(xml_text(&body, "Document").contains("aps%3AListWorkspaces"));
+    let (_, body) = t
+        .iam(&[("Action", "ListPolicyVersions"), ("PolicyArn", &arn)])
+        .await;
+    assert_eq!(body.matches("<VersionId>").count(), 2);
+    let (s, body) = t
+        .iam(&[("Action", "DeletePolicy"), ("PolicyArn", &arn)])
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(body.contains("<Code>DeleteConflict</Code>"));
+    let (s, _) = t
+        .iam(&[
+            ("Action", "DeletePolicyVersion"),
+            ("PolicyArn", &arn),
+            ("VersionId", "v1"),
+        ])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = t
+        .iam(&[("Action", "DeletePolicy"), ("PolicyArn", &arn)])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let aws = "arn:aws:iam::aws:policy/AmazonPrometheusRemoteWriteAccess";
+    let (s, body) = t
+        .iam(&[
+            ("Action", "GetPolicyVersion"),
+            ("PolicyArn", aws),
+            ("VersionId", "v1"),
+        ])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(xml_text(&body, "Document").contains("aps%3ARemoteWrite"));
+    let (s, body) = t
+        .iam(&[
+            ("Action", "CreatePolicyVersion"),
+            ("PolicyArn", aws),
+            ("PolicyDocument", v1),
+        ])
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("<Code>InvalidInput</Code>"));
+}

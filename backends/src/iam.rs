@@ -47,6 +47,8 @@ impl From<serde_json::Error> for IamStoreError {
 
 /// Access keys allowed per user (IAM's quota).
 pub const MAX_ACCESS_KEYS_PER_USER: usize = 2;
+/// Versions a customer managed policy may have (IAM's quota).
+pub const MAX_POLICY_VERSIONS: usize = 5;
 /// Managed policies attachable to one user (IAM's default quota).
 pub const MAX_ATTACHED_POLICIES_PER_USER: usize = 10;
 
@@ -133,8 +135,25 @@ pub struct ManagedPolicyRecord {
     pub path: String,
     /// Description.
     pub description: Option<String>,
-    /// The policy document (JSON text as given).
+    /// Id of the default version (`v1`, `v2`, …).
+    pub default_version_id: String,
+    /// The document of the default version (JSON text as given).
     pub document: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// When the default version last changed.
+    pub updated_at: Timestamp,
+}
+
+/// One version of a customer managed policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyVersion {
+    /// Version id (`v1`, `v2`, …).
+    pub version_id: String,
+    /// The document (JSON text as given).
+    pub document: String,
+    /// Whether this is the default version.
+    pub is_default: bool,
     /// Creation time.
     pub created_at: Timestamp,
 }
@@ -179,15 +198,38 @@ pub trait IamStore: fmt::Debug + Send + Sync + 'static {
     /// Deletes an inline policy.
     async fn delete_user_policy(&self, user_name: &str, name: &str) -> IamResult<()>;
 
-    /// Creates a customer managed policy; `AlreadyExists` if the name is taken.
+    /// Creates a customer managed policy whose `document` becomes version `v1`, the default
+    /// (`default_version_id` is ignored); `AlreadyExists` if the name is taken.
     async fn create_policy(&self, policy: ManagedPolicyRecord) -> IamResult<ManagedPolicyRecord>;
+    /// Adds a version (at most [`MAX_POLICY_VERSIONS`]), optionally making it the default.
+    async fn create_policy_version(
+        &self,
+        arn: &str,
+        document: &str,
+        set_as_default: bool,
+        now: Timestamp,
+    ) -> IamResult<PolicyVersion>;
+    /// Returns one version of a policy.
+    async fn policy_version(&self, arn: &str, version_id: &str) -> IamResult<PolicyVersion>;
+    /// Lists the versions of a policy, newest first.
+    async fn list_policy_versions(&self, arn: &str) -> IamResult<Vec<PolicyVersion>>;
+    /// Deletes a version that is not the default.
+    async fn delete_policy_version(&self, arn: &str, version_id: &str) -> IamResult<()>;
+    /// Makes a version the default.
+    async fn set_default_policy_version(
+        &self,
+        arn: &str,
+        version_id: &str,
+        now: Timestamp,
+    ) -> IamResult<()>;
     /// Returns a customer managed policy by ARN.
     async fn policy(&self, arn: &str) -> IamResult<ManagedPolicyRecord>;
     /// Lists customer managed policies whose path starts with `path_prefix`, by name.
     async fn list_policies(&self, path_prefix: &str) -> IamResult<Vec<ManagedPolicyRecord>>;
     /// Returns how many principals a policy is attached to.
     async fn attachment_count(&self, arn: &str) -> IamResult<u64>;
-    /// Deletes a customer managed policy that is attached nowhere.
+    /// Deletes a customer managed policy that is attached nowhere and has only its default
+    /// version left.
     async fn delete_policy(&self, arn: &str) -> IamResult<()>;
 
     /// Attaches a managed policy (customer or AWS) to a user; attaching twice is a no-op.

@@ -27,7 +27,8 @@ pub mod testsuite;
 pub use error::{ResourceType, StoreError, StoreResult};
 pub use iam::{
     AccessKeyRecord, AccessKeyStatus, IamResult, IamStore, IamStoreError, IamUser,
-    MAX_ACCESS_KEYS_PER_USER, MAX_ATTACHED_POLICIES_PER_USER, ManagedPolicyRecord,
+    MAX_ACCESS_KEYS_PER_USER, MAX_ATTACHED_POLICIES_PER_USER, MAX_POLICY_VERSIONS,
+    ManagedPolicyRecord, PolicyVersion,
 };
 pub use model::{
     AlertManagerDefinition, AnomalyDetector, AnomalyDetectorSpec, ClientToken, LabelSetLimit,

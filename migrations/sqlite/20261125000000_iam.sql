@@ -28,13 +28,23 @@ CREATE TABLE iam_user_policies (
 );
 
 CREATE TABLE iam_policies (
-    arn         TEXT    PRIMARY KEY NOT NULL,
-    name        TEXT    NOT NULL UNIQUE COLLATE NOCASE,
-    policy_id   TEXT    NOT NULL UNIQUE,
-    path        TEXT    NOT NULL,
-    description TEXT,
-    document    TEXT    NOT NULL,
-    created_at  INTEGER NOT NULL
+    arn             TEXT    PRIMARY KEY NOT NULL,
+    name            TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+    policy_id       TEXT    NOT NULL UNIQUE,
+    path            TEXT    NOT NULL,
+    description     TEXT,
+    default_version INTEGER NOT NULL,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+
+-- Versions of customer managed policies; version `n` is `vn` on the wire.
+CREATE TABLE iam_policy_versions (
+    policy_arn TEXT    NOT NULL REFERENCES iam_policies (arn) ON DELETE CASCADE,
+    version    INTEGER NOT NULL,
+    document   TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (policy_arn, version)
 );
 
 -- `policy_arn` may name an AWS managed policy, which has no row in iam_policies.

@@ -94,6 +94,11 @@ def test_user_rights_follow_policies_and_key_status(cli):
         "AmazonPrometheusQueryAccess",
         "read-workspaces",
     ]
+    version = root(
+        "iam", "get-policy-version", "--version-id", "v1",
+        "--policy-arn", "arn:aws:iam::aws:policy/AmazonPrometheusQueryAccess",
+    )["PolicyVersion"]
+    assert "aps:QueryMetrics" in version["Document"]["Statement"][0]["Action"]
     key = root("iam", "create-access-key", "--user-name", "grafana")["AccessKey"]
     assert key["Status"] == "Active" and len(key["SecretAccessKey"]) == 40
 

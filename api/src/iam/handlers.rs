@@ -7,7 +7,9 @@
 
 use std::sync::Arc;
 
-use ampd_backends::{AccessKeyRecord, AccessKeyStatus, IamUser, ManagedPolicyRecord, Timestamp};
+use ampd_backends::{
+    AccessKeyRecord, AccessKeyStatus, IamUser, ManagedPolicyRecord, PolicyVersion, Timestamp,
+};
 use ampd_iam::aps::{MANAGED_POLICIES, ManagedPolicy, managed_policy};
 use ampd_iam::policy::Policy;
 use ampd_iam::{
@@ -64,6 +66,8 @@ iam_operations! {
     CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey,
     PutUserPolicy, GetUserPolicy, ListUserPolicies, DeleteUserPolicy,
     CreatePolicy, GetPolicy, ListPolicies, DeletePolicy,
+    CreatePolicyVersion, GetPolicyVersion, ListPolicyVersions, DeletePolicyVersion,
+    SetDefaultPolicyVersion,
     AttachUserPolicy, DetachUserPolicy, ListAttachedUserPolicies,
 }
 
@@ -144,7 +148,13 @@ async fn resource(
                 form.required("PolicyName")?
             )
         }
-        O::GetPolicy | O::DeletePolicy => form.required("PolicyArn")?.to_owned(),
+        O::GetPolicy
+        | O::DeletePolicy
+        | O::CreatePolicyVersion
+        | O::GetPolicyVersion
+        | O::ListPolicyVersions
+        | O::DeletePolicyVersion
+        | O::SetDefaultPolicyVersion => form.required("PolicyArn")?.to_owned(),
         _ => match form.get("UserName") {
             Some(name) => match ids.store().user(name).await {
                 Ok(u) => u.arn,
@@ -308,8 +318,10 @@ async fn run(
                     policy_id: generate_unique_id(UniqueIdKind::Policy).map_err(internal)?,
                     path: path.to_owned(),
                     description: form.get("Description").map(str::to_owned),
+                    default_version_id: String::new(),
                     document: document.to_owned(),
                     created_at: now,
+                    updated_at: now,
                 })
                 .await?;
             x.node("Policy", |p| customer_policy_xml(p, &policy, 0));
@@ -357,13 +369,59 @@ async fn run(
             .leaf("IsTruncated", "false");
         }
         O::DeletePolicy => {
+            store.delete_policy(customer_policy_arn(form)?).await?;
+            return Ok(None);
+        }
+        O::CreatePolicyVersion => {
+            let arn = customer_policy_arn(form)?;
+            let document = form.required("PolicyDocument")?;
+            check_document(document, MAX_MANAGED_POLICY)?;
+            let set_default = form.get("SetAsDefault") == Some("true");
+            let version = store
+                .create_policy_version(arn, document, set_default, Timestamp::now())
+                .await?;
+            x.node("PolicyVersion", |v| version_xml(v, &version, false));
+        }
+        O::GetPolicyVersion => {
             let arn = form.required("PolicyArn")?;
-            if managed_policy(arn).is_some_and(|p| p.arn == arn) {
-                return Err(IamError::invalid_input(
-                    "AWS managed policies cannot be deleted.",
-                ));
-            }
-            store.delete_policy(arn).await?;
+            let version_id = form.required("VersionId")?;
+            let version = match managed_policy(arn).filter(|p| p.arn == arn) {
+                Some(aws) if aws.default_version == version_id => PolicyVersion {
+                    version_id: version_id.to_owned(),
+                    document: aws.document.to_owned(),
+                    is_default: true,
+                    created_at: Timestamp(0),
+                },
+                _ => store.policy_version(arn, version_id).await?,
+            };
+            x.node("PolicyVersion", |v| version_xml(v, &version, true));
+        }
+        O::ListPolicyVersions => {
+            let arn = form.required("PolicyArn")?;
+            let versions = match managed_policy(arn).filter(|p| p.arn == arn) {
+                Some(aws) => vec![PolicyVersion {
+                    version_id: aws.default_version.to_owned(),
+                    document: aws.document.to_owned(),
+                    is_default: true,
+                    created_at: Timestamp(0),
+                }],
+                None => store.list_policy_versions(arn).await?,
+            };
+            x.list("Versions", &versions, |m, v| version_xml(m, v, false))
+                .leaf("IsTruncated", "false");
+        }
+        O::DeletePolicyVersion => {
+            let arn = customer_policy_arn(form)?;
+            store
+                .delete_policy_version(arn, form.required("VersionId")?)
+                .await?;
+            return Ok(None);
+        }
+        O::SetDefaultPolicyVersion => {
+            let arn = customer_policy_arn(form)?;
+            store
+                .set_default_policy_version(arn, form.required("VersionId")?, Timestamp::now())
+                .await?;
             return Ok(None);
         }
         O::AttachUserPolicy => {
@@ -397,6 +455,17 @@ async fn run(
         }
     }
     Ok(Some(x))
+}
+
+/// Returns `PolicyArn`, refusing AWS managed policies, which cannot change.
+fn customer_policy_arn(form: &Form) -> Result<&str, IamError> {
+    let arn = form.required("PolicyArn")?;
+    if managed_policy(arn).is_some_and(|p| p.arn == arn) {
+        return Err(IamError::invalid_input(
+            "AWS managed policies cannot be changed.",
+        ));
+    }
+    Ok(arn)
 }
 
 enum PolicyEntry {
@@ -500,20 +569,35 @@ fn key_xml(x: &mut Xml, key: &AccessKeyRecord) {
         .leaf("CreateDate", &iso8601(key.created_at));
 }
 
+/// Writes a policy version; `Document` only where IAM returns it (GetPolicyVersion).
+fn version_xml(x: &mut Xml, v: &PolicyVersion, with_document: bool) {
+    if with_document {
+        x.leaf("Document", &encode_document(&v.document));
+    }
+    x.leaf("VersionId", &v.version_id).leaf(
+        "IsDefaultVersion",
+        if v.is_default { "true" } else { "false" },
+    );
+    // AWS managed policies come from the built-in catalogue, which has no creation time.
+    if v.created_at.0 > 0 {
+        x.leaf("CreateDate", &iso8601(v.created_at));
+    }
+}
+
 fn customer_policy_xml(x: &mut Xml, p: &ManagedPolicyRecord, attachments: u64) {
-    let created = iso8601(p.created_at);
     x.leaf("PolicyName", &p.name)
         .leaf("PolicyId", &p.policy_id)
         .leaf("Arn", &p.arn)
         .leaf("Path", &p.path)
-        .leaf("DefaultVersionId", "v1")
+        .leaf("DefaultVersionId", &p.default_version_id)
         .leaf("AttachmentCount", &attachments.to_string())
         .leaf("PermissionsBoundaryUsageCount", "0")
         .leaf("IsAttachable", "true");
     if let Some(d) = &p.description {
         x.leaf("Description", d);
     }
-    x.leaf("CreateDate", &created).leaf("UpdateDate", &created);
+    x.leaf("CreateDate", &iso8601(p.created_at))
+        .leaf("UpdateDate", &iso8601(p.updated_at));
 }
 
 fn aws_policy_xml(x: &mut Xml, p: &ManagedPolicy, attachments: u64) {

@@ -7,7 +7,8 @@ use sqlx::sqlite::SqliteRow;
 use super::SqliteStore;
 use crate::iam::{
     AccessKeyRecord, AccessKeyStatus, IamResult, IamStore, IamStoreError, IamUser,
-    MAX_ACCESS_KEYS_PER_USER, MAX_ATTACHED_POLICIES_PER_USER, ManagedPolicyRecord,
+    MAX_ACCESS_KEYS_PER_USER, MAX_ATTACHED_POLICIES_PER_USER, MAX_POLICY_VERSIONS,
+    ManagedPolicyRecord, PolicyVersion,
 };
 use crate::model::Timestamp;
 
@@ -40,16 +41,46 @@ fn key_from_row(row: &SqliteRow) -> IamResult<AccessKeyRecord> {
     })
 }
 
+/// Selects a policy with the document of its default version.
+macro_rules! policy_select {
+    () => {
+        "SELECT p.*, v.document FROM iam_policies p JOIN iam_policy_versions v \
+         ON v.policy_arn = p.arn AND v.version = p.default_version"
+    };
+}
+
 fn policy_from_row(row: &SqliteRow) -> IamResult<ManagedPolicyRecord> {
+    let default: i64 = row.try_get("default_version")?;
     Ok(ManagedPolicyRecord {
         arn: row.try_get("arn")?,
         name: row.try_get("name")?,
         policy_id: row.try_get("policy_id")?,
         path: row.try_get("path")?,
         description: row.try_get("description")?,
+        default_version_id: format!("v{default}"),
         document: row.try_get("document")?,
         created_at: Timestamp(row.try_get("created_at")?),
+        updated_at: Timestamp(row.try_get("updated_at")?),
     })
+}
+
+/// Parses a wire version id (`v3`).
+fn version_number(version_id: &str) -> Option<i64> {
+    version_id
+        .strip_prefix('v')
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))?
+        .parse()
+        .ok()
+}
+
+async fn set_default(tx: &mut super::Tx, arn: &str, version: i64, now: Timestamp) -> IamResult<()> {
+    sqlx::query("UPDATE iam_policies SET default_version = ?1, updated_at = ?2 WHERE arn = ?3")
+        .bind(version)
+        .bind(now.0)
+        .bind(arn)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Returns the stored spelling of a user name, or `NoSuchEntity`.
@@ -296,18 +327,18 @@ impl IamStore for SqliteStore {
     }
 
     async fn create_policy(&self, policy: ManagedPolicyRecord) -> IamResult<ManagedPolicyRecord> {
+        let mut tx = self.begin_iam().await?;
         let inserted = sqlx::query(
-            "INSERT INTO iam_policies (arn, name, policy_id, path, description, document, \
-             created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+            "INSERT INTO iam_policies (arn, name, policy_id, path, description, default_version, \
+             created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6) ON CONFLICT DO NOTHING",
         )
         .bind(&policy.arn)
         .bind(&policy.name)
         .bind(&policy.policy_id)
         .bind(&policy.path)
         .bind(&policy.description)
-        .bind(&policy.document)
         .bind(policy.created_at.0)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
         if inserted == 0 {
@@ -316,11 +347,157 @@ impl IamStore for SqliteStore {
                 policy.name
             )));
         }
-        Ok(policy)
+        sqlx::query(
+            "INSERT INTO iam_policy_versions (policy_arn, version, document, created_at) \
+             VALUES (?1, 1, ?2, ?3)",
+        )
+        .bind(&policy.arn)
+        .bind(&policy.document)
+        .bind(policy.created_at.0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ManagedPolicyRecord {
+            default_version_id: "v1".into(),
+            updated_at: policy.created_at,
+            ..policy
+        })
+    }
+
+    async fn create_policy_version(
+        &self,
+        arn: &str,
+        document: &str,
+        set_as_default: bool,
+        now: Timestamp,
+    ) -> IamResult<PolicyVersion> {
+        let mut tx = self.begin_iam().await?;
+        let (versions, last): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MAX(version) FROM iam_policy_versions WHERE policy_arn = ?1",
+        )
+        .bind(arn)
+        .fetch_one(&mut *tx)
+        .await?;
+        let Some(last) = last else {
+            return Err(no_policy(arn));
+        };
+        if usize::try_from(versions).unwrap_or(usize::MAX) >= MAX_POLICY_VERSIONS {
+            return Err(IamStoreError::LimitExceeded(format!(
+                "A managed policy can have up to {MAX_POLICY_VERSIONS} versions. Before you \
+                 create a new version, you must delete an existing version."
+            )));
+        }
+        let version = last + 1;
+        sqlx::query(
+            "INSERT INTO iam_policy_versions (policy_arn, version, document, created_at) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )
+        .bind(arn)
+        .bind(version)
+        .bind(document)
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?;
+        if set_as_default {
+            set_default(&mut tx, arn, version, now).await?;
+        }
+        tx.commit().await?;
+        Ok(PolicyVersion {
+            version_id: format!("v{version}"),
+            document: document.to_owned(),
+            is_default: set_as_default,
+            created_at: now,
+        })
+    }
+
+    async fn policy_version(&self, arn: &str, version_id: &str) -> IamResult<PolicyVersion> {
+        self.list_policy_versions(arn)
+            .await?
+            .into_iter()
+            .find(|v| v.version_id == version_id)
+            .ok_or_else(|| no_version(arn, version_id))
+    }
+
+    async fn list_policy_versions(&self, arn: &str) -> IamResult<Vec<PolicyVersion>> {
+        let rows = sqlx::query(
+            "SELECT v.version, v.document, v.created_at, p.default_version \
+             FROM iam_policy_versions v JOIN iam_policies p ON p.arn = v.policy_arn \
+             WHERE v.policy_arn = ?1 ORDER BY v.version DESC",
+        )
+        .bind(arn)
+        .fetch_all(&self.pool)
+        .await?;
+        if rows.is_empty() {
+            return Err(no_policy(arn));
+        }
+        rows.iter()
+            .map(|r| {
+                let version: i64 = r.try_get("version")?;
+                let default: i64 = r.try_get("default_version")?;
+                Ok(PolicyVersion {
+                    version_id: format!("v{version}"),
+                    document: r.try_get("document")?,
+                    is_default: version == default,
+                    created_at: Timestamp(r.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_policy_version(&self, arn: &str, version_id: &str) -> IamResult<()> {
+        let mut tx = self.begin_iam().await?;
+        let version = version_number(version_id).ok_or_else(|| no_version(arn, version_id))?;
+        let default: i64 =
+            sqlx::query_scalar("SELECT default_version FROM iam_policies WHERE arn = ?1")
+                .bind(arn)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| no_policy(arn))?;
+        if default == version {
+            return Err(IamStoreError::DeleteConflict(
+                "Cannot delete the default version of a policy.".into(),
+            ));
+        }
+        let deleted =
+            sqlx::query("DELETE FROM iam_policy_versions WHERE policy_arn = ?1 AND version = ?2")
+                .bind(arn)
+                .bind(version)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if deleted == 0 {
+            return Err(no_version(arn, version_id));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_default_policy_version(
+        &self,
+        arn: &str,
+        version_id: &str,
+        now: Timestamp,
+    ) -> IamResult<()> {
+        let mut tx = self.begin_iam().await?;
+        let version = version_number(version_id).ok_or_else(|| no_version(arn, version_id))?;
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM iam_policy_versions WHERE policy_arn = ?1 AND version = ?2",
+        )
+        .bind(arn)
+        .bind(version)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if exists.is_none() {
+            return Err(no_version(arn, version_id));
+        }
+        set_default(&mut tx, arn, version, now).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn policy(&self, arn: &str) -> IamResult<ManagedPolicyRecord> {
-        let row = sqlx::query("SELECT * FROM iam_policies WHERE arn = ?1")
+        let sql = concat!(policy_select!(), " WHERE p.arn = ?1");
+        let row = sqlx::query(sql)
             .bind(arn)
             .fetch_optional(&self.pool)
             .await?
@@ -329,12 +506,14 @@ impl IamStore for SqliteStore {
     }
 
     async fn list_policies(&self, path_prefix: &str) -> IamResult<Vec<ManagedPolicyRecord>> {
-        let rows = sqlx::query(
-            "SELECT * FROM iam_policies WHERE substr(path, 1, length(?1)) = ?1 ORDER BY name",
-        )
-        .bind(path_prefix)
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = concat!(
+            policy_select!(),
+            " WHERE substr(p.path, 1, length(?1)) = ?1 ORDER BY p.name"
+        );
+        let rows = sqlx::query(sql)
+            .bind(path_prefix)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(policy_from_row).collect()
     }
 
@@ -359,6 +538,19 @@ impl IamStore for SqliteStore {
         {
             return Err(IamStoreError::DeleteConflict(
                 "Cannot delete a policy attached to entities.".into(),
+            ));
+        }
+        let versions = count(
+            &mut tx,
+            "SELECT COUNT(*) FROM iam_policy_versions WHERE policy_arn = ?1",
+            arn,
+        )
+        .await?;
+        if versions > 1 {
+            return Err(IamStoreError::DeleteConflict(
+                "This policy has more than one version. Before you delete a policy, you must \
+                 delete the policy's versions. The default version is deleted with the policy."
+                    .into(),
             ));
         }
         let deleted = sqlx::query("DELETE FROM iam_policies WHERE arn = ?1")
@@ -443,6 +635,12 @@ fn no_key(access_key_id: &str) -> IamStoreError {
 
 fn no_inline(name: &str) -> IamStoreError {
     IamStoreError::NoSuchEntity(format!("The user policy with name {name} cannot be found."))
+}
+
+fn no_version(arn: &str, version_id: &str) -> IamStoreError {
+    IamStoreError::NoSuchEntity(format!(
+        "Policy {arn} version {version_id} does not exist or is not attachable."
+    ))
 }
 
 fn no_policy(arn: &str) -> IamStoreError {
@@ -536,10 +734,14 @@ mod tests {
             policy_id: "ANPA1".into(),
             path: "/".into(),
             description: None,
+            default_version_id: String::new(),
             document: "{}".into(),
             created_at: Timestamp(3),
+            updated_at: Timestamp(3),
         };
-        s.create_policy(p.clone()).await.unwrap();
+        let created = s.create_policy(p.clone()).await.unwrap();
+        assert_eq!(created.default_version_id, "v1");
+        assert_eq!(s.policy(arn).await.unwrap(), created);
         assert!(matches!(
             s.create_policy(p).await,
             Err(IamStoreError::AlreadyExists(_))
@@ -553,6 +755,45 @@ mod tests {
         ));
         assert_eq!(s.attached_user_policies("bob").await.unwrap(), [arn]);
         s.detach_user_policy("bob", arn).await.unwrap();
+
+        for n in 2..=5 {
+            let v = s
+                .create_policy_version(arn, &format!("{{\"n\":{n}}}"), n == 3, Timestamp(n))
+                .await
+                .unwrap();
+            assert_eq!(v.version_id, format!("v{n}"));
+        }
+        assert!(matches!(
+            s.create_policy_version(arn, "{}", false, Timestamp(9))
+                .await,
+            Err(IamStoreError::LimitExceeded(_))
+        ));
+        let p = s.policy(arn).await.unwrap();
+        assert_eq!(
+            (p.default_version_id.as_str(), p.document.as_str()),
+            ("v3", "{\"n\":3}")
+        );
+        assert!(matches!(
+            s.delete_policy_version(arn, "v3").await,
+            Err(IamStoreError::DeleteConflict(_))
+        ));
+        assert!(matches!(
+            s.delete_policy(arn).await,
+            Err(IamStoreError::DeleteConflict(_))
+        ));
+        s.set_default_policy_version(arn, "v5", Timestamp(10))
+            .await
+            .unwrap();
+        for v in ["v1", "v2", "v3", "v4"] {
+            s.delete_policy_version(arn, v).await.unwrap();
+        }
+        let versions = s.list_policy_versions(arn).await.unwrap();
+        assert_eq!(versions.len(), 1);
+        assert!(versions[0].is_default);
+        assert!(matches!(
+            s.policy_version(arn, "v1").await,
+            Err(IamStoreError::NoSuchEntity(_))
+        ));
         s.delete_policy(arn).await.unwrap();
         assert_eq!(s.list_policies("/").await.unwrap().len(), 0);
         s.delete_user_policy("bob", "p1").await.unwrap();
