@@ -8,7 +8,7 @@ mod secrets;
 
 use std::sync::Arc;
 
-use ampd_backends::{AccessKeyStatus, IamStore, IamStoreError, IamUser};
+use ampd_backends::{AccessKeyStatus, IamStore, IamStoreError, IamUser, PolicyOwner};
 use ampd_iam::aps::managed_policy;
 use ampd_iam::policy::{AttachedPolicy, Policy, PolicyKind};
 use ampd_iam::{
@@ -81,8 +81,8 @@ impl Identities {
         }
     }
 
-    /// Returns the identity policies of `principal`: its inline policies, then its attached
-    /// managed policies (AWS managed ones resolved from the built-in catalogue). A stored
+    /// Returns the identity policies of `principal`: its inline and attached managed policies,
+    /// then those of each of its groups (AWS managed ones resolved from the built-in catalogue). A stored
     /// document that no longer parses is skipped with a warning: it was validated when put.
     pub async fn identity_policies(
         &self,
@@ -102,17 +102,22 @@ impl Identities {
                 tracing::warn!(policy = %label, error = %e, "skipping unreadable policy {label}")
             }
         };
-        for (policy_name, document) in self.store.list_user_policies(name).await? {
-            add(policy_name, Policy::parse_identity(&document));
-        }
-        for arn in self.store.attached_user_policies(name).await? {
-            if let Some(aws) = managed_policy(&arn) {
-                add(arn, aws.policy());
-            } else {
-                match self.store.policy(&arn).await {
-                    Ok(p) => add(arn, Policy::parse_identity(&p.document)),
-                    Err(IamStoreError::NoSuchEntity(_)) => {}
-                    Err(e) => return Err(e),
+        let groups = self.store.groups_for_user(name).await?;
+        let owners = std::iter::once(PolicyOwner::User(name))
+            .chain(groups.iter().map(|g| PolicyOwner::Group(&g.name)));
+        for owner in owners {
+            for (policy_name, document) in self.store.list_inline_policies(owner).await? {
+                add(policy_name, Policy::parse_identity(&document));
+            }
+            for arn in self.store.attached_policies(owner).await? {
+                if let Some(aws) = managed_policy(&arn) {
+                    add(arn, aws.policy());
+                } else {
+                    match self.store.policy(&arn).await {
+                        Ok(p) => add(arn, Policy::parse_identity(&p.document)),
+                        Err(IamStoreError::NoSuchEntity(_)) => {}
+                        Err(e) => return Err(e),
+                    }
                 }
             }
         }

@@ -1223,3 +1223,78 @@ async fn managed_policy_versions() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(body.contains("<Code>InvalidInput</Code>"));
 }
+
+#[tokio::test]
+async fn group_policies_apply_to_members() {
+    let t = test_app().await;
+    for params in [
+        &[("Action", "CreateUser"), ("UserName", "dana")][..],
+        &[("Action", "CreateGroup"), ("GroupName", "readers")],
+        &[
+            ("Action", "AddUserToGroup"),
+            ("GroupName", "readers"),
+            ("UserName", "dana"),
+        ],
+        &[
+            ("Action", "PutGroupPolicy"),
+            ("GroupName", "readers"),
+            ("PolicyName", "list"),
+            (
+                "PolicyDocument",
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"aps:ListWorkspaces","Resource":"*"}]}"#,
+            ),
+        ],
+    ] {
+        let (s, body) = t.iam(params).await;
+        assert_eq!(s, StatusCode::OK, "{params:?}: {body}");
+    }
+    let (_, body) = t
+        .iam(&[("Action", "GetGroup"), ("GroupName", "readers")])
+        .await;
+    assert!(body.contains("<GroupName>readers</GroupName>"), "{body}");
+    assert!(body.contains("<UserName>dana</UserName>"), "{body}");
+    let (_, body) = t
+        .iam(&[("Action", "ListGroupsForUser"), ("UserName", "dana")])
+        .await;
+    assert!(
+        body.contains("<Arn>arn:aws:iam::123456789012:group/readers</Arn>"),
+        "{body}"
+    );
+    let (_, created) = t
+        .iam(&[("Action", "CreateAccessKey"), ("UserName", "dana")])
+        .await;
+    let (key_id, secret) = (
+        xml_text(&created, "AccessKeyId"),
+        xml_text(&created, "SecretAccessKey"),
+    );
+    let r = t
+        .call_as(key_id, secret, Method::GET, "/workspaces", None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    let (s, body) = t
+        .iam(&[("Action", "DeleteGroup"), ("GroupName", "readers")])
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    let (s, _) = t
+        .iam(&[
+            ("Action", "RemoveUserFromGroup"),
+            ("GroupName", "readers"),
+            ("UserName", "dana"),
+        ])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let r = t
+        .call_as(key_id, secret, Method::GET, "/workspaces", None)
+        .await;
+    assert_eq!(r.error_type(), "AccessDeniedException");
+    let (s, body) = t
+        .iam(&[
+            ("Action", "GetGroupPolicy"),
+            ("GroupName", "readers"),
+            ("PolicyName", "list"),
+        ])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(xml_text(&body, "GroupName"), "readers");
+}

@@ -1,4 +1,5 @@
-//! The IAM store contract: users, access keys, inline and managed policies, attachments.
+//! The IAM store contract: users, groups, access keys, inline and managed policies,
+//! attachments.
 //!
 //! Kept apart from [`crate::MetadataStore`] because IAM entities have their own identifiers,
 //! errors (`NoSuchEntity`, `EntityAlreadyExists`, `DeleteConflict`, `LimitExceeded`) and
@@ -49,8 +50,10 @@ impl From<serde_json::Error> for IamStoreError {
 pub const MAX_ACCESS_KEYS_PER_USER: usize = 2;
 /// Versions a customer managed policy may have (IAM's quota).
 pub const MAX_POLICY_VERSIONS: usize = 5;
-/// Managed policies attachable to one user (IAM's default quota).
-pub const MAX_ATTACHED_POLICIES_PER_USER: usize = 10;
+/// Managed policies attachable to one user or group (IAM's default quota).
+pub const MAX_ATTACHED_POLICIES: usize = 10;
+/// Groups one user may belong to (IAM's quota).
+pub const MAX_GROUPS_PER_USER: usize = 10;
 
 /// An IAM user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +70,30 @@ pub struct IamUser {
     pub tags: Tags,
     /// Creation time.
     pub created_at: Timestamp,
+}
+
+/// An IAM group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamGroup {
+    /// Group name (unique, case-insensitive).
+    pub name: String,
+    /// Unique id (`AGPA…`).
+    pub group_id: String,
+    /// Path.
+    pub path: String,
+    /// ARN (`arn:aws:iam::<acct>:group<path><name>`).
+    pub arn: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// The user or group an inline policy or a managed-policy attachment belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyOwner<'a> {
+    /// A user, by name.
+    User(&'a str),
+    /// A group, by name.
+    Group(&'a str),
 }
 
 /// Whether an access key may sign requests.
@@ -167,7 +194,7 @@ pub trait IamStore: fmt::Debug + Send + Sync + 'static {
     async fn user(&self, name: &str) -> IamResult<IamUser>;
     /// Lists users whose path starts with `path_prefix`, by name.
     async fn list_users(&self, path_prefix: &str) -> IamResult<Vec<IamUser>>;
-    /// Deletes a user that has no access keys, inline policies or attachments left.
+    /// Deletes a user that has no access keys, inline policies, attachments or groups left.
     async fn delete_user(&self, name: &str) -> IamResult<()>;
 
     /// Adds an access key to its user, at most [`MAX_ACCESS_KEYS_PER_USER`] per user.
@@ -189,14 +216,39 @@ pub trait IamStore: fmt::Debug + Send + Sync + 'static {
     /// Deletes one of the user's keys.
     async fn delete_access_key(&self, user_name: &str, access_key_id: &str) -> IamResult<()>;
 
-    /// Creates or replaces an inline policy of a user.
-    async fn put_user_policy(&self, user_name: &str, name: &str, document: &str) -> IamResult<()>;
+    /// Creates a group; `AlreadyExists` if the name is taken.
+    async fn create_group(&self, group: IamGroup) -> IamResult<IamGroup>;
+    /// Returns a group by name.
+    async fn group(&self, name: &str) -> IamResult<IamGroup>;
+    /// Lists groups whose path starts with `path_prefix`, by name.
+    async fn list_groups(&self, path_prefix: &str) -> IamResult<Vec<IamGroup>>;
+    /// Deletes a group that has no members, inline policies or attachments left.
+    async fn delete_group(&self, name: &str) -> IamResult<()>;
+    /// Adds a user to a group (at most [`MAX_GROUPS_PER_USER`] groups); a no-op if a member.
+    async fn add_user_to_group(&self, group: &str, user: &str) -> IamResult<()>;
+    /// Removes a user from a group.
+    async fn remove_user_from_group(&self, group: &str, user: &str) -> IamResult<()>;
+    /// Lists the members of a group, by name.
+    async fn group_members(&self, group: &str) -> IamResult<Vec<IamUser>>;
+    /// Lists the groups of a user, by name.
+    async fn groups_for_user(&self, user: &str) -> IamResult<Vec<IamGroup>>;
+
+    /// Creates or replaces an inline policy of a user or group.
+    async fn put_inline_policy(
+        &self,
+        owner: PolicyOwner<'_>,
+        name: &str,
+        document: &str,
+    ) -> IamResult<()>;
     /// Returns the document of an inline policy.
-    async fn user_policy(&self, user_name: &str, name: &str) -> IamResult<String>;
-    /// Lists the inline policies of a user as `(name, document)`, by name.
-    async fn list_user_policies(&self, user_name: &str) -> IamResult<Vec<(String, String)>>;
+    async fn inline_policy(&self, owner: PolicyOwner<'_>, name: &str) -> IamResult<String>;
+    /// Lists the inline policies of a user or group as `(name, document)`, by name.
+    async fn list_inline_policies(
+        &self,
+        owner: PolicyOwner<'_>,
+    ) -> IamResult<Vec<(String, String)>>;
     /// Deletes an inline policy.
-    async fn delete_user_policy(&self, user_name: &str, name: &str) -> IamResult<()>;
+    async fn delete_inline_policy(&self, owner: PolicyOwner<'_>, name: &str) -> IamResult<()>;
 
     /// Creates a customer managed policy whose `document` becomes version `v1`, the default
     /// (`default_version_id` is ignored); `AlreadyExists` if the name is taken.
@@ -226,16 +278,17 @@ pub trait IamStore: fmt::Debug + Send + Sync + 'static {
     async fn policy(&self, arn: &str) -> IamResult<ManagedPolicyRecord>;
     /// Lists customer managed policies whose path starts with `path_prefix`, by name.
     async fn list_policies(&self, path_prefix: &str) -> IamResult<Vec<ManagedPolicyRecord>>;
-    /// Returns how many principals a policy is attached to.
+    /// Returns how many users and groups a policy is attached to.
     async fn attachment_count(&self, arn: &str) -> IamResult<u64>;
     /// Deletes a customer managed policy that is attached nowhere and has only its default
     /// version left.
     async fn delete_policy(&self, arn: &str) -> IamResult<()>;
 
-    /// Attaches a managed policy (customer or AWS) to a user; attaching twice is a no-op.
-    async fn attach_user_policy(&self, user_name: &str, policy_arn: &str) -> IamResult<()>;
-    /// Detaches a managed policy from a user.
-    async fn detach_user_policy(&self, user_name: &str, policy_arn: &str) -> IamResult<()>;
-    /// Lists the ARNs of the managed policies attached to a user, sorted.
-    async fn attached_user_policies(&self, user_name: &str) -> IamResult<Vec<String>>;
+    /// Attaches a managed policy (customer or AWS) to a user or group, at most
+    /// [`MAX_ATTACHED_POLICIES`]; attaching twice is a no-op.
+    async fn attach_policy(&self, owner: PolicyOwner<'_>, policy_arn: &str) -> IamResult<()>;
+    /// Detaches a managed policy from a user or group.
+    async fn detach_policy(&self, owner: PolicyOwner<'_>, policy_arn: &str) -> IamResult<()>;
+    /// Lists the ARNs of the managed policies attached to a user or group, sorted.
+    async fn attached_policies(&self, owner: PolicyOwner<'_>) -> IamResult<Vec<String>>;
 }

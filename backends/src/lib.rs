@@ -5,7 +5,7 @@
 //! logging configurations, resource policies, scrapers, anomaly detectors). Optimistic
 //! concurrency (`revisionId`), idempotency (`clientToken`) and the asynchronous status
 //! transitions live behind the trait, so several ampd nodes sharing one database behave like one
-//! service. [`SqliteStore`] is the embedded default. IAM users, access keys and policies live
+//! service. [`SqliteStore`] is the embedded default. IAM users, groups, access keys and policies live
 //! behind the separate [`IamStore`] trait, which [`SqliteStore`] implements too.
 //!
 //! ```no_run
@@ -26,9 +26,9 @@ pub mod testsuite;
 
 pub use error::{ResourceType, StoreError, StoreResult};
 pub use iam::{
-    AccessKeyRecord, AccessKeyStatus, IamResult, IamStore, IamStoreError, IamUser,
-    MAX_ACCESS_KEYS_PER_USER, MAX_ATTACHED_POLICIES_PER_USER, MAX_POLICY_VERSIONS,
-    ManagedPolicyRecord, PolicyVersion,
+    AccessKeyRecord, AccessKeyStatus, IamGroup, IamResult, IamStore, IamStoreError, IamUser,
+    MAX_ACCESS_KEYS_PER_USER, MAX_ATTACHED_POLICIES, MAX_GROUPS_PER_USER, MAX_POLICY_VERSIONS,
+    ManagedPolicyRecord, PolicyOwner, PolicyVersion,
 };
 pub use model::{
     AlertManagerDefinition, AnomalyDetector, AnomalyDetectorSpec, ClientToken, LabelSetLimit,

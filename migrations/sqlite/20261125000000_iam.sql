@@ -1,4 +1,4 @@
--- IAM principals of the account: users, their access keys, inline policies, customer managed
+-- IAM principals of the account: users, groups, access keys, inline policies, customer managed
 -- policies and policy attachments. Timestamps are milliseconds since the Unix epoch.
 -- Secret access keys are stored only sealed (AES-256-GCM under a key derived from the root key).
 
@@ -20,11 +20,30 @@ CREATE TABLE iam_access_keys (
 );
 CREATE INDEX iam_access_keys_by_user ON iam_access_keys (user_name, created_at);
 
-CREATE TABLE iam_user_policies (
-    user_name   TEXT NOT NULL REFERENCES iam_users (name) ON DELETE RESTRICT,
+CREATE TABLE iam_groups (
+    name       TEXT    PRIMARY KEY NOT NULL COLLATE NOCASE,
+    group_id   TEXT    NOT NULL UNIQUE,
+    path       TEXT    NOT NULL,
+    arn        TEXT    NOT NULL,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE iam_group_members (
+    group_name TEXT NOT NULL REFERENCES iam_groups (name) ON DELETE RESTRICT,
+    user_name  TEXT NOT NULL REFERENCES iam_users (name) ON DELETE RESTRICT,
+    PRIMARY KEY (group_name, user_name)
+);
+CREATE INDEX iam_group_members_by_user ON iam_group_members (user_name);
+
+-- Inline policies and managed-policy attachments of users and groups: `owner_kind` is `user` or
+-- `group`, `owner_name` the stored spelling of its name. The owner must exist (checked in the
+-- same transaction) and cannot be deleted while it has any.
+CREATE TABLE iam_inline_policies (
+    owner_kind  TEXT NOT NULL,
+    owner_name  TEXT NOT NULL,
     policy_name TEXT NOT NULL,
     document    TEXT NOT NULL,
-    PRIMARY KEY (user_name, policy_name)
+    PRIMARY KEY (owner_kind, owner_name, policy_name)
 );
 
 CREATE TABLE iam_policies (
@@ -48,9 +67,10 @@ CREATE TABLE iam_policy_versions (
 );
 
 -- `policy_arn` may name an AWS managed policy, which has no row in iam_policies.
-CREATE TABLE iam_user_attachments (
-    user_name  TEXT NOT NULL REFERENCES iam_users (name) ON DELETE RESTRICT,
+CREATE TABLE iam_attachments (
+    owner_kind TEXT NOT NULL,
+    owner_name TEXT NOT NULL,
     policy_arn TEXT NOT NULL,
-    PRIMARY KEY (user_name, policy_arn)
+    PRIMARY KEY (owner_kind, owner_name, policy_arn)
 );
-CREATE INDEX iam_user_attachments_by_policy ON iam_user_attachments (policy_arn);
+CREATE INDEX iam_attachments_by_policy ON iam_attachments (policy_arn);

@@ -8,7 +8,8 @@
 use std::sync::Arc;
 
 use ampd_backends::{
-    AccessKeyRecord, AccessKeyStatus, IamUser, ManagedPolicyRecord, PolicyVersion, Timestamp,
+    AccessKeyRecord, AccessKeyStatus, IamGroup, IamUser, ManagedPolicyRecord, PolicyOwner,
+    PolicyVersion, Timestamp,
 };
 use ampd_iam::aps::{MANAGED_POLICIES, ManagedPolicy, managed_policy};
 use ampd_iam::policy::Policy;
@@ -36,6 +37,8 @@ const DOCUMENT_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 /// Largest inline user policy, counted without whitespace (IAM's quota).
 const MAX_USER_INLINE_POLICY: usize = 2048;
+/// Largest inline group policy, counted without whitespace (IAM's quota).
+const MAX_GROUP_INLINE_POLICY: usize = 5120;
 /// Largest managed policy document, counted without whitespace (IAM's quota).
 const MAX_MANAGED_POLICY: usize = 6144;
 
@@ -69,6 +72,10 @@ iam_operations! {
     CreatePolicyVersion, GetPolicyVersion, ListPolicyVersions, DeletePolicyVersion,
     SetDefaultPolicyVersion,
     AttachUserPolicy, DetachUserPolicy, ListAttachedUserPolicies,
+    CreateGroup, GetGroup, ListGroups, DeleteGroup,
+    AddUserToGroup, RemoveUserFromGroup, ListGroupsForUser,
+    PutGroupPolicy, GetGroupPolicy, ListGroupPolicies, DeleteGroupPolicy,
+    AttachGroupPolicy, DetachGroupPolicy, ListAttachedGroupPolicies,
 }
 
 /// Builds the IAM router: `POST /` with a form-encoded `Action`.
@@ -133,7 +140,31 @@ async fn resource(
     use IamOp as O;
     let account = ids.account_id();
     Ok(match op {
-        O::ListUsers | O::ListPolicies => "*".to_owned(),
+        O::ListUsers | O::ListPolicies | O::ListGroups => "*".to_owned(),
+        O::CreateGroup => {
+            let path = form.get("Path").unwrap_or("/");
+            format!(
+                "arn:aws:iam::{account}:group{path}{}",
+                form.required("GroupName")?
+            )
+        }
+        O::GetGroup
+        | O::DeleteGroup
+        | O::AddUserToGroup
+        | O::RemoveUserFromGroup
+        | O::PutGroupPolicy
+        | O::GetGroupPolicy
+        | O::ListGroupPolicies
+        | O::DeleteGroupPolicy
+        | O::AttachGroupPolicy
+        | O::DetachGroupPolicy
+        | O::ListAttachedGroupPolicies => {
+            let name = form.required("GroupName")?;
+            match ids.store().group(name).await {
+                Ok(g) => g.arn,
+                Err(_) => format!("arn:aws:iam::{account}:group/{name}"),
+            }
+        }
         O::CreateUser => {
             let path = form.get("Path").unwrap_or("/");
             format!(
@@ -271,25 +302,36 @@ async fn run(
                 .await?;
             return Ok(None);
         }
-        O::PutUserPolicy => {
-            let user = form.required("UserName")?;
+        O::PutUserPolicy | O::PutGroupPolicy => {
+            let owner = owner(op, form)?;
             let name = valid_name("policyName", form.required("PolicyName")?, 128)?;
             let document = form.required("PolicyDocument")?;
-            check_document(document, MAX_USER_INLINE_POLICY)?;
-            store.put_user_policy(user, name, document).await?;
+            let max = match owner {
+                PolicyOwner::User(_) => MAX_USER_INLINE_POLICY,
+                PolicyOwner::Group(_) => MAX_GROUP_INLINE_POLICY,
+            };
+            check_document(document, max)?;
+            store.put_inline_policy(owner, name, document).await?;
             return Ok(None);
         }
-        O::GetUserPolicy => {
-            let user = store.user(form.required("UserName")?).await?;
+        O::GetUserPolicy | O::GetGroupPolicy => {
+            let (member, stored) = match owner(op, form)? {
+                PolicyOwner::User(n) => ("UserName", store.user(n).await?.name),
+                PolicyOwner::Group(n) => ("GroupName", store.group(n).await?.name),
+            };
+            let owner = match op {
+                O::GetUserPolicy => PolicyOwner::User(&stored),
+                _ => PolicyOwner::Group(&stored),
+            };
             let name = form.required("PolicyName")?;
-            let document = store.user_policy(&user.name, name).await?;
-            x.leaf("UserName", &user.name)
+            let document = store.inline_policy(owner, name).await?;
+            x.leaf(member, &stored)
                 .leaf("PolicyName", name)
                 .leaf("PolicyDocument", &encode_document(&document));
         }
-        O::ListUserPolicies => {
+        O::ListUserPolicies | O::ListGroupPolicies => {
             let names: Vec<String> = store
-                .list_user_policies(form.required("UserName")?)
+                .list_inline_policies(owner(op, form)?)
                 .await?
                 .into_iter()
                 .map(|(n, _)| n)
@@ -299,11 +341,60 @@ async fn run(
             })
             .leaf("IsTruncated", "false");
         }
-        O::DeleteUserPolicy => {
+        O::DeleteUserPolicy | O::DeleteGroupPolicy => {
             store
-                .delete_user_policy(form.required("UserName")?, form.required("PolicyName")?)
+                .delete_inline_policy(owner(op, form)?, form.required("PolicyName")?)
                 .await?;
             return Ok(None);
+        }
+        O::CreateGroup => {
+            let name = valid_name("groupName", form.required("GroupName")?, 128)?;
+            let path = valid_path(form.get("Path").unwrap_or("/"))?;
+            let group = store
+                .create_group(IamGroup {
+                    arn: format!("arn:aws:iam::{}:group{path}{name}", ids.account_id()),
+                    name: name.to_owned(),
+                    group_id: generate_unique_id(UniqueIdKind::Group).map_err(internal)?,
+                    path: path.to_owned(),
+                    created_at: Timestamp::now(),
+                })
+                .await?;
+            x.node("Group", |g| group_xml(g, &group));
+        }
+        O::GetGroup => {
+            let group = store.group(form.required("GroupName")?).await?;
+            let users = store.group_members(&group.name).await?;
+            x.node("Group", |g| group_xml(g, &group))
+                .list("Users", &users, user_xml)
+                .leaf("IsTruncated", "false");
+        }
+        O::ListGroups => {
+            let groups = store
+                .list_groups(form.get("PathPrefix").unwrap_or("/"))
+                .await?;
+            x.list("Groups", &groups, group_xml)
+                .leaf("IsTruncated", "false");
+        }
+        O::DeleteGroup => {
+            store.delete_group(form.required("GroupName")?).await?;
+            return Ok(None);
+        }
+        O::AddUserToGroup => {
+            store
+                .add_user_to_group(form.required("GroupName")?, form.required("UserName")?)
+                .await?;
+            return Ok(None);
+        }
+        O::RemoveUserFromGroup => {
+            store
+                .remove_user_from_group(form.required("GroupName")?, form.required("UserName")?)
+                .await?;
+            return Ok(None);
+        }
+        O::ListGroupsForUser => {
+            let groups = store.groups_for_user(form.required("UserName")?).await?;
+            x.list("Groups", &groups, group_xml)
+                .leaf("IsTruncated", "false");
         }
         O::CreatePolicy => {
             let name = valid_name("policyName", form.required("PolicyName")?, 128)?;
@@ -424,8 +515,8 @@ async fn run(
                 .await?;
             return Ok(None);
         }
-        O::AttachUserPolicy => {
-            let user = form.required("UserName")?;
+        O::AttachUserPolicy | O::AttachGroupPolicy => {
+            let owner = owner(op, form)?;
             let arn = form.required("PolicyArn")?;
             let exists = managed_policy(arn).is_some_and(|p| p.arn == arn)
                 || store.policy(arn).await.is_ok();
@@ -434,19 +525,17 @@ async fn run(
                     "Policy {arn} does not exist or is not attachable."
                 )));
             }
-            store.attach_user_policy(user, arn).await?;
+            store.attach_policy(owner, arn).await?;
             return Ok(None);
         }
-        O::DetachUserPolicy => {
+        O::DetachUserPolicy | O::DetachGroupPolicy => {
             store
-                .detach_user_policy(form.required("UserName")?, form.required("PolicyArn")?)
+                .detach_policy(owner(op, form)?, form.required("PolicyArn")?)
                 .await?;
             return Ok(None);
         }
-        O::ListAttachedUserPolicies => {
-            let arns = store
-                .attached_user_policies(form.required("UserName")?)
-                .await?;
+        O::ListAttachedUserPolicies | O::ListAttachedGroupPolicies => {
+            let arns = store.attached_policies(owner(op, form)?).await?;
             x.list("AttachedPolicies", &arns, |m, arn| {
                 let name = arn.rsplit('/').next().unwrap_or(arn);
                 m.leaf("PolicyName", name).leaf("PolicyArn", arn);
@@ -455,6 +544,15 @@ async fn run(
         }
     }
     Ok(Some(x))
+}
+
+/// Returns the user or group a policy operation addresses (`UserName` or `GroupName`).
+fn owner(op: IamOp, form: &Form) -> Result<PolicyOwner<'_>, IamError> {
+    Ok(if op.name().contains("Group") {
+        PolicyOwner::Group(form.required("GroupName")?)
+    } else {
+        PolicyOwner::User(form.required("UserName")?)
+    })
 }
 
 /// Returns `PolicyArn`, refusing AWS managed policies, which cannot change.
@@ -560,6 +658,14 @@ fn user_xml(x: &mut Xml, user: &IamUser) {
             m.leaf("Key", k).leaf("Value", v);
         });
     }
+}
+
+fn group_xml(x: &mut Xml, group: &IamGroup) {
+    x.leaf("Path", &group.path)
+        .leaf("GroupName", &group.name)
+        .leaf("GroupId", &group.group_id)
+        .leaf("Arn", &group.arn)
+        .leaf("CreateDate", &iso8601(group.created_at));
 }
 
 fn key_xml(x: &mut Xml, key: &AccessKeyRecord) {

@@ -6,9 +6,9 @@ use sqlx::sqlite::SqliteRow;
 
 use super::SqliteStore;
 use crate::iam::{
-    AccessKeyRecord, AccessKeyStatus, IamResult, IamStore, IamStoreError, IamUser,
-    MAX_ACCESS_KEYS_PER_USER, MAX_ATTACHED_POLICIES_PER_USER, MAX_POLICY_VERSIONS,
-    ManagedPolicyRecord, PolicyVersion,
+    AccessKeyRecord, AccessKeyStatus, IamGroup, IamResult, IamStore, IamStoreError, IamUser,
+    MAX_ACCESS_KEYS_PER_USER, MAX_ATTACHED_POLICIES, MAX_GROUPS_PER_USER, MAX_POLICY_VERSIONS,
+    ManagedPolicyRecord, PolicyOwner, PolicyVersion,
 };
 use crate::model::Timestamp;
 
@@ -88,11 +88,28 @@ async fn user_name<'e, E>(exec: E, name: &str) -> IamResult<String>
 where
     E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
 {
-    sqlx::query_scalar("SELECT name FROM iam_users WHERE name = ?1")
-        .bind(name)
-        .fetch_optional(exec)
-        .await?
-        .ok_or_else(|| no_user(name))
+    owner_name(exec, PolicyOwner::User(name)).await
+}
+
+/// Returns the stored spelling of a user's or group's name, or `NoSuchEntity`.
+async fn owner_name<'e, E>(exec: E, owner: PolicyOwner<'_>) -> IamResult<String>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    match owner {
+        PolicyOwner::User(name) => sqlx::query_scalar("SELECT name FROM iam_users WHERE name = ?1")
+            .bind(name)
+            .fetch_optional(exec)
+            .await?
+            .ok_or_else(|| no_user(name)),
+        PolicyOwner::Group(name) => {
+            sqlx::query_scalar("SELECT name FROM iam_groups WHERE name = ?1")
+                .bind(name)
+                .fetch_optional(exec)
+                .await?
+                .ok_or_else(|| no_group(name))
+        }
+    }
 }
 
 async fn count(tx: &mut super::Tx, sql: &'static str, arg: &str) -> IamResult<i64> {
@@ -155,12 +172,17 @@ impl IamStore for SqliteStore {
                 "access keys",
             ),
             (
-                "SELECT COUNT(*) FROM iam_user_policies WHERE user_name = ?1",
-                "inline policies",
+                "SELECT COUNT(*) FROM iam_inline_policies \
+                 WHERE owner_kind = 'user' AND owner_name = ?1",
+                "policies",
             ),
             (
-                "SELECT COUNT(*) FROM iam_user_attachments WHERE user_name = ?1",
+                "SELECT COUNT(*) FROM iam_attachments WHERE owner_kind = 'user' AND owner_name = ?1",
                 "attached policies",
+            ),
+            (
+                "SELECT COUNT(*) FROM iam_group_members WHERE user_name = ?1",
+                "the user from groups",
             ),
         ] {
             if count(&mut tx, sql, &name).await? > 0 {
@@ -271,39 +293,204 @@ impl IamStore for SqliteStore {
         Ok(())
     }
 
-    async fn put_user_policy(&self, user_name: &str, name: &str, document: &str) -> IamResult<()> {
-        let user = self::user_name(&self.pool, user_name).await?;
-        sqlx::query(
-            "INSERT INTO iam_user_policies (user_name, policy_name, document) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (user_name, policy_name) DO UPDATE SET document = excluded.document",
+    async fn create_group(&self, group: IamGroup) -> IamResult<IamGroup> {
+        let inserted = sqlx::query(
+            "INSERT INTO iam_groups (name, group_id, path, arn, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO NOTHING",
         )
-        .bind(&user)
-        .bind(name)
-        .bind(document)
+        .bind(&group.name)
+        .bind(&group.group_id)
+        .bind(&group.path)
+        .bind(&group.arn)
+        .bind(group.created_at.0)
         .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Err(IamStoreError::AlreadyExists(format!(
+                "Group with name {} already exists.",
+                group.name
+            )));
+        }
+        Ok(group)
+    }
+
+    async fn group(&self, name: &str) -> IamResult<IamGroup> {
+        let row = sqlx::query("SELECT * FROM iam_groups WHERE name = ?1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| no_group(name))?;
+        group_from_row(&row)
+    }
+
+    async fn list_groups(&self, path_prefix: &str) -> IamResult<Vec<IamGroup>> {
+        let rows = sqlx::query(
+            "SELECT * FROM iam_groups WHERE substr(path, 1, length(?1)) = ?1 ORDER BY name",
+        )
+        .bind(path_prefix)
+        .fetch_all(&self.pool)
         .await?;
+        rows.iter().map(group_from_row).collect()
+    }
+
+    async fn delete_group(&self, name: &str) -> IamResult<()> {
+        let mut tx = self.begin_iam().await?;
+        let name = owner_name(&mut *tx, PolicyOwner::Group(name)).await?;
+        for (sql, what) in [
+            (
+                "SELECT COUNT(*) FROM iam_group_members WHERE group_name = ?1",
+                "users from group",
+            ),
+            (
+                "SELECT COUNT(*) FROM iam_inline_policies \
+                 WHERE owner_kind = 'group' AND owner_name = ?1",
+                "policies",
+            ),
+            (
+                "SELECT COUNT(*) FROM iam_attachments \
+                 WHERE owner_kind = 'group' AND owner_name = ?1",
+                "attached policies",
+            ),
+        ] {
+            if count(&mut tx, sql, &name).await? > 0 {
+                return Err(IamStoreError::DeleteConflict(format!(
+                    "Cannot delete entity, must remove {what} first."
+                )));
+            }
+        }
+        sqlx::query("DELETE FROM iam_groups WHERE name = ?1")
+            .bind(&name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    async fn user_policy(&self, user_name: &str, name: &str) -> IamResult<String> {
-        let user = self::user_name(&self.pool, user_name).await?;
-        sqlx::query_scalar(
-            "SELECT document FROM iam_user_policies WHERE user_name = ?1 AND policy_name = ?2",
+    async fn add_user_to_group(&self, group: &str, user: &str) -> IamResult<()> {
+        let mut tx = self.begin_iam().await?;
+        let group = owner_name(&mut *tx, PolicyOwner::Group(group)).await?;
+        let user = owner_name(&mut *tx, PolicyOwner::User(user)).await?;
+        let member: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM iam_group_members WHERE group_name = ?1 AND user_name = ?2",
+        )
+        .bind(&group)
+        .bind(&user)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if member.is_some() {
+            return Ok(());
+        }
+        let groups = count(
+            &mut tx,
+            "SELECT COUNT(*) FROM iam_group_members WHERE user_name = ?1",
+            &user,
+        )
+        .await?;
+        if usize::try_from(groups).unwrap_or(usize::MAX) >= MAX_GROUPS_PER_USER {
+            return Err(IamStoreError::LimitExceeded(format!(
+                "Cannot exceed quota for GroupsPerUser: {MAX_GROUPS_PER_USER}"
+            )));
+        }
+        sqlx::query("INSERT INTO iam_group_members (group_name, user_name) VALUES (?1, ?2)")
+            .bind(&group)
+            .bind(&user)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn remove_user_from_group(&self, group: &str, user: &str) -> IamResult<()> {
+        let group = owner_name(&self.pool, PolicyOwner::Group(group)).await?;
+        let user = owner_name(&self.pool, PolicyOwner::User(user)).await?;
+        let deleted =
+            sqlx::query("DELETE FROM iam_group_members WHERE group_name = ?1 AND user_name = ?2")
+                .bind(&group)
+                .bind(&user)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        if deleted == 0 {
+            return Err(IamStoreError::NoSuchEntity(format!(
+                "User {user} is not in group {group}."
+            )));
+        }
+        Ok(())
+    }
+
+    async fn group_members(&self, group: &str) -> IamResult<Vec<IamUser>> {
+        let group = owner_name(&self.pool, PolicyOwner::Group(group)).await?;
+        let rows = sqlx::query(
+            "SELECT u.* FROM iam_users u JOIN iam_group_members m ON m.user_name = u.name \
+             WHERE m.group_name = ?1 ORDER BY u.name",
+        )
+        .bind(&group)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn groups_for_user(&self, user: &str) -> IamResult<Vec<IamGroup>> {
+        let user = owner_name(&self.pool, PolicyOwner::User(user)).await?;
+        let rows = sqlx::query(
+            "SELECT g.* FROM iam_groups g JOIN iam_group_members m ON m.group_name = g.name \
+             WHERE m.user_name = ?1 ORDER BY g.name",
         )
         .bind(&user)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(group_from_row).collect()
+    }
+
+    async fn put_inline_policy(
+        &self,
+        owner: PolicyOwner<'_>,
+        name: &str,
+        document: &str,
+    ) -> IamResult<()> {
+        let mut tx = self.begin_iam().await?;
+        let owner_name = owner_name(&mut *tx, owner).await?;
+        sqlx::query(
+            "INSERT INTO iam_inline_policies (owner_kind, owner_name, policy_name, document) \
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (owner_kind, owner_name, policy_name) \
+             DO UPDATE SET document = excluded.document",
+        )
+        .bind(kind(owner))
+        .bind(&owner_name)
+        .bind(name)
+        .bind(document)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn inline_policy(&self, owner: PolicyOwner<'_>, name: &str) -> IamResult<String> {
+        let owner_name = owner_name(&self.pool, owner).await?;
+        sqlx::query_scalar(
+            "SELECT document FROM iam_inline_policies \
+             WHERE owner_kind = ?1 AND owner_name = ?2 AND policy_name = ?3",
+        )
+        .bind(kind(owner))
+        .bind(&owner_name)
         .bind(name)
         .fetch_optional(&self.pool)
         .await?
-        .ok_or_else(|| no_inline(name))
+        .ok_or_else(|| no_inline(owner, name))
     }
 
-    async fn list_user_policies(&self, user_name: &str) -> IamResult<Vec<(String, String)>> {
-        let user = self::user_name(&self.pool, user_name).await?;
+    async fn list_inline_policies(
+        &self,
+        owner: PolicyOwner<'_>,
+    ) -> IamResult<Vec<(String, String)>> {
+        let owner_name = owner_name(&self.pool, owner).await?;
         let rows = sqlx::query(
-            "SELECT policy_name, document FROM iam_user_policies WHERE user_name = ?1 \
-             ORDER BY policy_name",
+            "SELECT policy_name, document FROM iam_inline_policies \
+             WHERE owner_kind = ?1 AND owner_name = ?2 ORDER BY policy_name",
         )
-        .bind(&user)
+        .bind(kind(owner))
+        .bind(&owner_name)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -311,17 +498,20 @@ impl IamStore for SqliteStore {
             .collect()
     }
 
-    async fn delete_user_policy(&self, user_name: &str, name: &str) -> IamResult<()> {
-        let user = self::user_name(&self.pool, user_name).await?;
-        let deleted =
-            sqlx::query("DELETE FROM iam_user_policies WHERE user_name = ?1 AND policy_name = ?2")
-                .bind(&user)
-                .bind(name)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
+    async fn delete_inline_policy(&self, owner: PolicyOwner<'_>, name: &str) -> IamResult<()> {
+        let owner_name = owner_name(&self.pool, owner).await?;
+        let deleted = sqlx::query(
+            "DELETE FROM iam_inline_policies \
+             WHERE owner_kind = ?1 AND owner_name = ?2 AND policy_name = ?3",
+        )
+        .bind(kind(owner))
+        .bind(&owner_name)
+        .bind(name)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
         if deleted == 0 {
-            return Err(no_inline(name));
+            return Err(no_inline(owner, name));
         }
         Ok(())
     }
@@ -519,7 +709,7 @@ impl IamStore for SqliteStore {
 
     async fn attachment_count(&self, arn: &str) -> IamResult<u64> {
         let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM iam_user_attachments WHERE policy_arn = ?1")
+            sqlx::query_scalar("SELECT COUNT(*) FROM iam_attachments WHERE policy_arn = ?1")
                 .bind(arn)
                 .fetch_one(&self.pool)
                 .await?;
@@ -530,7 +720,7 @@ impl IamStore for SqliteStore {
         let mut tx = self.begin_iam().await?;
         if count(
             &mut tx,
-            "SELECT COUNT(*) FROM iam_user_attachments WHERE policy_arn = ?1",
+            "SELECT COUNT(*) FROM iam_attachments WHERE policy_arn = ?1",
             arn,
         )
         .await?
@@ -565,12 +755,14 @@ impl IamStore for SqliteStore {
         Ok(())
     }
 
-    async fn attach_user_policy(&self, user_name: &str, policy_arn: &str) -> IamResult<()> {
+    async fn attach_policy(&self, owner: PolicyOwner<'_>, policy_arn: &str) -> IamResult<()> {
         let mut tx = self.begin_iam().await?;
-        let name = self::user_name(&mut *tx, user_name).await?;
+        let name = owner_name(&mut *tx, owner).await?;
         let attached: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM iam_user_attachments WHERE user_name = ?1 AND policy_arn = ?2",
+            "SELECT 1 FROM iam_attachments \
+             WHERE owner_kind = ?1 AND owner_name = ?2 AND policy_arn = ?3",
         )
+        .bind(kind(owner))
         .bind(&name)
         .bind(policy_arn)
         .fetch_optional(&mut *tx)
@@ -578,31 +770,41 @@ impl IamStore for SqliteStore {
         if attached.is_some() {
             return Ok(());
         }
-        let n = count(
-            &mut tx,
-            "SELECT COUNT(*) FROM iam_user_attachments WHERE user_name = ?1",
-            &name,
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM iam_attachments WHERE owner_kind = ?1 AND owner_name = ?2",
         )
+        .bind(kind(owner))
+        .bind(&name)
+        .fetch_one(&mut *tx)
         .await?;
-        if usize::try_from(n).unwrap_or(usize::MAX) >= MAX_ATTACHED_POLICIES_PER_USER {
+        if usize::try_from(n).unwrap_or(usize::MAX) >= MAX_ATTACHED_POLICIES {
             return Err(IamStoreError::LimitExceeded(format!(
-                "Cannot exceed quota for PoliciesPerUser: {MAX_ATTACHED_POLICIES_PER_USER}"
+                "Cannot exceed quota for PoliciesPer{}: {MAX_ATTACHED_POLICIES}",
+                match owner {
+                    PolicyOwner::User(_) => "User",
+                    PolicyOwner::Group(_) => "Group",
+                }
             )));
         }
-        sqlx::query("INSERT INTO iam_user_attachments (user_name, policy_arn) VALUES (?1, ?2)")
-            .bind(&name)
-            .bind(policy_arn)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO iam_attachments (owner_kind, owner_name, policy_arn) VALUES (?1, ?2, ?3)",
+        )
+        .bind(kind(owner))
+        .bind(&name)
+        .bind(policy_arn)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn detach_user_policy(&self, user_name: &str, policy_arn: &str) -> IamResult<()> {
-        let name = self::user_name(&self.pool, user_name).await?;
+    async fn detach_policy(&self, owner: PolicyOwner<'_>, policy_arn: &str) -> IamResult<()> {
+        let name = owner_name(&self.pool, owner).await?;
         let deleted = sqlx::query(
-            "DELETE FROM iam_user_attachments WHERE user_name = ?1 AND policy_arn = ?2",
+            "DELETE FROM iam_attachments \
+             WHERE owner_kind = ?1 AND owner_name = ?2 AND policy_arn = ?3",
         )
+        .bind(kind(owner))
         .bind(&name)
         .bind(policy_arn)
         .execute(&self.pool)
@@ -616,11 +818,13 @@ impl IamStore for SqliteStore {
         Ok(())
     }
 
-    async fn attached_user_policies(&self, user_name: &str) -> IamResult<Vec<String>> {
-        let name = self::user_name(&self.pool, user_name).await?;
+    async fn attached_policies(&self, owner: PolicyOwner<'_>) -> IamResult<Vec<String>> {
+        let name = owner_name(&self.pool, owner).await?;
         Ok(sqlx::query_scalar(
-            "SELECT policy_arn FROM iam_user_attachments WHERE user_name = ?1 ORDER BY policy_arn",
+            "SELECT policy_arn FROM iam_attachments WHERE owner_kind = ?1 AND owner_name = ?2 \
+             ORDER BY policy_arn",
         )
+        .bind(kind(owner))
         .bind(&name)
         .fetch_all(&self.pool)
         .await?)
@@ -633,8 +837,33 @@ fn no_key(access_key_id: &str) -> IamStoreError {
     ))
 }
 
-fn no_inline(name: &str) -> IamStoreError {
-    IamStoreError::NoSuchEntity(format!("The user policy with name {name} cannot be found."))
+fn no_inline(owner: PolicyOwner<'_>, name: &str) -> IamStoreError {
+    IamStoreError::NoSuchEntity(format!(
+        "The {} policy with name {name} cannot be found.",
+        kind(owner)
+    ))
+}
+
+fn no_group(name: &str) -> IamStoreError {
+    IamStoreError::NoSuchEntity(format!("The group with name {name} cannot be found."))
+}
+
+/// Returns the `owner_kind` column value of an owner.
+fn kind(owner: PolicyOwner<'_>) -> &'static str {
+    match owner {
+        PolicyOwner::User(_) => "user",
+        PolicyOwner::Group(_) => "group",
+    }
+}
+
+fn group_from_row(row: &SqliteRow) -> IamResult<IamGroup> {
+    Ok(IamGroup {
+        name: row.try_get("name")?,
+        group_id: row.try_get("group_id")?,
+        path: row.try_get("path")?,
+        arn: row.try_get("arn")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+    })
 }
 
 fn no_version(arn: &str, version_id: &str) -> IamStoreError {
@@ -723,10 +952,11 @@ mod tests {
     async fn policies_and_attachments() {
         let (_dir, s) = store().await;
         s.create_user(user("bob")).await.unwrap();
-        s.put_user_policy("bob", "p1", "{}").await.unwrap();
-        s.put_user_policy("bob", "p1", "{\"a\":1}").await.unwrap();
-        assert_eq!(s.user_policy("bob", "p1").await.unwrap(), "{\"a\":1}");
-        assert_eq!(s.list_user_policies("bob").await.unwrap().len(), 1);
+        let bob = PolicyOwner::User("bob");
+        s.put_inline_policy(bob, "p1", "{}").await.unwrap();
+        s.put_inline_policy(bob, "p1", "{\"a\":1}").await.unwrap();
+        assert_eq!(s.inline_policy(bob, "p1").await.unwrap(), "{\"a\":1}");
+        assert_eq!(s.list_inline_policies(bob).await.unwrap().len(), 1);
         let arn = "arn:aws:iam::123456789012:policy/mine";
         let p = ManagedPolicyRecord {
             arn: arn.into(),
@@ -746,15 +976,15 @@ mod tests {
             s.create_policy(p).await,
             Err(IamStoreError::AlreadyExists(_))
         ));
-        s.attach_user_policy("bob", arn).await.unwrap();
-        s.attach_user_policy("bob", arn).await.unwrap();
+        s.attach_policy(bob, arn).await.unwrap();
+        s.attach_policy(bob, arn).await.unwrap();
         assert_eq!(s.attachment_count(arn).await.unwrap(), 1);
         assert!(matches!(
             s.delete_policy(arn).await,
             Err(IamStoreError::DeleteConflict(_))
         ));
-        assert_eq!(s.attached_user_policies("bob").await.unwrap(), [arn]);
-        s.detach_user_policy("bob", arn).await.unwrap();
+        assert_eq!(s.attached_policies(bob).await.unwrap(), [arn]);
+        s.detach_policy(bob, arn).await.unwrap();
 
         for n in 2..=5 {
             let v = s
@@ -796,7 +1026,61 @@ mod tests {
         ));
         s.delete_policy(arn).await.unwrap();
         assert_eq!(s.list_policies("/").await.unwrap().len(), 0);
-        s.delete_user_policy("bob", "p1").await.unwrap();
+        s.delete_inline_policy(bob, "p1").await.unwrap();
         s.delete_user("bob").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn groups_hold_members_and_policies() {
+        let (_dir, s) = store().await;
+        s.create_user(user("carol")).await.unwrap();
+        let group = IamGroup {
+            name: "ops".into(),
+            group_id: "AGPAOPS".into(),
+            path: "/".into(),
+            arn: "arn:aws:iam::123456789012:group/ops".into(),
+            created_at: Timestamp(1),
+        };
+        s.create_group(group.clone()).await.unwrap();
+        assert!(matches!(
+            s.create_group(group).await,
+            Err(IamStoreError::AlreadyExists(_))
+        ));
+        s.add_user_to_group("OPS", "carol").await.unwrap();
+        s.add_user_to_group("ops", "carol").await.unwrap();
+        assert_eq!(s.group_members("ops").await.unwrap()[0].name, "carol");
+        assert_eq!(s.groups_for_user("carol").await.unwrap()[0].name, "ops");
+        let ops = PolicyOwner::Group("ops");
+        s.put_inline_policy(ops, "g", "{}").await.unwrap();
+        s.attach_policy(ops, "arn:aws:iam::aws:policy/X")
+            .await
+            .unwrap();
+        assert_eq!(
+            s.attachment_count("arn:aws:iam::aws:policy/X")
+                .await
+                .unwrap(),
+            1
+        );
+        // A user's and a group's policies do not mix.
+        assert!(
+            s.list_inline_policies(PolicyOwner::User("carol"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        for conflict in [s.delete_group("ops").await, s.delete_user("carol").await] {
+            assert!(matches!(conflict, Err(IamStoreError::DeleteConflict(_))));
+        }
+        s.remove_user_from_group("ops", "carol").await.unwrap();
+        s.delete_inline_policy(ops, "g").await.unwrap();
+        s.detach_policy(ops, "arn:aws:iam::aws:policy/X")
+            .await
+            .unwrap();
+        s.delete_group("ops").await.unwrap();
+        s.delete_user("carol").await.unwrap();
+        assert!(matches!(
+            s.group("ops").await,
+            Err(IamStoreError::NoSuchEntity(_))
+        ));
     }
 }
