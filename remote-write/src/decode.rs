@@ -345,3 +345,6 @@ fn kind_from_v2(raw: i32) -> MetricKind {
         Ok(v2::MetricType::Unspecified) | Err(_) => MetricKind::Unknown,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -295,17 +295,17 @@ mod tests {
     #[test]
     fn label_name_and_value_too_long() {
         let limits = Limits {
-            max_label_name_length: 4,
+            max_label_name_length: 8,
             max_label_value_length: 3,
             ..Limits::default()
         };
         let long_name = WriteBatch {
-            series: vec![series(&[("__name__", "up"), ("abcde", "1")])],
+            series: vec![series(&[("__name__", "up"), ("abcdefghi", "1")])],
             metadata: vec![],
         };
         assert_eq!(
             validate(&long_name, &limits).unwrap_err().to_string(),
-            r#"label name too long: "abcde" metric "up""#
+            r#"label name too long: "abcdefghi" metric "up""#
         );
         let long_value = WriteBatch {
             series: vec![series(&[("__name__", "up"), ("a", "1234")])],
