@@ -241,11 +241,12 @@ mod tests {
             Duration::from_millis(1),
         );
         a.merge(b).unwrap();
-        assert_eq!(a.requests, 4);
+        assert_eq!(a.requests, 5);
         assert_eq!(
             (a.samples_ok, a.samples_failed, a.bytes_sent),
-            (10, 13, 151)
+            (13, 13, 151)
         );
+        assert_eq!(a.samples_unconfirmed, 3);
         assert_eq!(a.errors.get("400"), Some(&2));
         assert_eq!(a.errors.get("transport"), Some(&1));
         let first = a.first_error.unwrap();

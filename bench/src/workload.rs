@@ -363,7 +363,7 @@ fn host_series(host: usize, rng: &mut fastrand::Rng) -> Vec<SeriesDef> {
     }
     push(
         "http_request_duration_seconds_sum",
-        &[handler.clone()],
+        std::slice::from_ref(&handler),
         Source::Sum,
         0.0,
     );
