@@ -2,6 +2,9 @@
 //! VictoriaMetrics (Debian packages `prometheus` and `victoria-metrics`) and reads it back through
 //! their query APIs. Each test is skipped, with a message, when its server is not installed.
 
+// The helpers below are part of the tests: failing loudly is their job.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
