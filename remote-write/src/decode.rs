@@ -9,7 +9,7 @@ use crate::model::{
     ResetHint, Sample, Series, WriteBatch,
 };
 use crate::proto::{v1, v2};
-use crate::validate::{Limits, series_text, validate, validate_labels};
+use crate::validate::{Limits, series_text, validate};
 
 /// A decoded, validated request and the protocol version it came in.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,10 +36,9 @@ pub fn decode(
         Protocol::V1 => {
             from_v1(v1::WriteRequest::decode(raw.as_slice()).map_err(DecodeError::Protobuf)?)
         }
-        Protocol::V2 => from_v2(
-            v2::Request::decode(raw.as_slice()).map_err(DecodeError::Protobuf)?,
-            limits,
-        )?,
+        Protocol::V2 => {
+            from_v2(v2::Request::decode(raw.as_slice()).map_err(DecodeError::Protobuf)?)?
+        }
     };
     validate(&batch, limits)?;
     Ok(DecodedRequest { protocol, batch })
@@ -162,8 +161,8 @@ pub fn from_v1(request: v1::WriteRequest) -> WriteBatch {
 /// Converts a 2.0 message to the owned model, resolving symbol references.
 ///
 /// Checks the 2.0-only rules (symbols table, references, samples and histograms not mixed); the
-/// label rules are checked here too so that a metric name is known before metadata is lifted.
-pub fn from_v2(request: v2::Request, limits: &Limits) -> Result<WriteBatch, ValidationError> {
+/// rules shared with 1.0 are left to [`validate`].
+pub fn from_v2(request: v2::Request) -> Result<WriteBatch, ValidationError> {
     let symbols = request.symbols;
     if let Some(first) = symbols.first()
         && !first.is_empty()
@@ -203,7 +202,6 @@ pub fn from_v2(request: v2::Request, limits: &Limits) -> Result<WriteBatch, Vali
                 series: series_text(&labels),
             });
         }
-        validate_labels(&labels, limits)?;
         if let Some(meta) = ts.metadata {
             let kind = kind_from_v2(meta.r#type);
             let help = symbol(meta.help_ref)?.clone();

@@ -60,8 +60,8 @@ fn validate_series(series: &Series, limits: &Limits) -> Result<(), ValidationErr
     })
 }
 
-/// Checks the label set of one series (also used for 2.0's per-series rules).
-pub(crate) fn validate_labels(labels: &[Label], limits: &Limits) -> Result<(), ValidationError> {
+/// Checks the label set of one series.
+fn validate_labels(labels: &[Label], limits: &Limits) -> Result<(), ValidationError> {
     let name = labels
         .iter()
         .find(|l| l.name == "__name__")

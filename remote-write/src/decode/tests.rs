@@ -526,9 +526,16 @@ fn batch(created: bool) -> impl Strategy<Value = WriteBatch> {
     )
         .prop_map(|(series, meta)| {
             let mut metadata: Vec<MetricMetadata> = Vec::new();
-            for (s, (keep, kind, help, unit)) in series.iter().zip(meta) {
+            // One decision per metric name, in order of first use, as 2.0 decoding lifts them.
+            let mut names: Vec<String> = Vec::new();
+            for s in &series {
                 let name = s.metric_name().unwrap_or_default().to_owned();
-                if keep && !metadata.iter().any(|m| m.metric_family_name == name) {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            for (name, (keep, kind, help, unit)) in names.into_iter().zip(meta) {
+                if keep {
                     metadata.push(MetricMetadata {
                         metric_family_name: name,
                         kind,
