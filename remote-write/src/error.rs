@@ -141,6 +141,32 @@ pub enum ValidationError {
         /// Series in text form.
         series: String,
     },
+    /// A native histogram's schema is neither exponential (−4..=8) nor custom buckets (−53).
+    #[error(
+        "native histogram has invalid schema {schema}, must be between -4 and 8, or -53 for \
+         custom buckets, for series {series}"
+    )]
+    InvalidHistogramSchema {
+        /// The schema sent.
+        schema: i32,
+        /// Series in text form.
+        series: String,
+    },
+    /// A native histogram's spans cover a different number of buckets than it carries.
+    #[error(
+        "native histogram {side} side: spans need {need} buckets, have {have} buckets for \
+         series {series}"
+    )]
+    HistogramSpansMismatch {
+        /// `positive` or `negative`.
+        side: &'static str,
+        /// Buckets the spans describe.
+        need: u64,
+        /// Bucket counts or deltas sent.
+        have: usize,
+        /// Series in text form.
+        series: String,
+    },
     /// A 2.0 series carries both float samples and histograms.
     #[error(
         "series has both float samples and histograms, send them separately: series '{series}'"

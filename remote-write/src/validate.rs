@@ -4,7 +4,10 @@
 use std::fmt::Write as _;
 
 use crate::error::ValidationError;
-use crate::model::{Label, Series, WriteBatch};
+use crate::model::{BucketSpan, Histogram, HistogramCounts, Label, Series, WriteBatch};
+
+/// Schema of native histograms with custom bucket bounds (NHCB).
+const CUSTOM_BUCKETS_SCHEMA: i32 = -53;
 
 /// Limits a receiver applies to each request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,7 +60,48 @@ fn validate_series(series: &Series, limits: &Limits) -> Result<(), ValidationErr
             incoming,
             series: series_text(&series.labels),
         }
-    })
+    })?;
+    series
+        .histograms
+        .iter()
+        .try_for_each(|h| validate_histogram(h, &series.labels))
+}
+
+/// Checks what storage relies on: a known schema and spans that match the buckets sent.
+fn validate_histogram(h: &Histogram, labels: &[Label]) -> Result<(), ValidationError> {
+    if !((-4..=8).contains(&h.schema) || h.schema == CUSTOM_BUCKETS_SCHEMA) {
+        return Err(ValidationError::InvalidHistogramSchema {
+            schema: h.schema,
+            series: series_text(labels),
+        });
+    }
+    let (negative, positive) = match &h.counts {
+        HistogramCounts::Int {
+            negative_deltas,
+            positive_deltas,
+            ..
+        } => (negative_deltas.len(), positive_deltas.len()),
+        HistogramCounts::Float {
+            negative_counts,
+            positive_counts,
+            ..
+        } => (negative_counts.len(), positive_counts.len()),
+    };
+    for (side, spans, have) in [
+        ("negative", &h.negative_spans, negative),
+        ("positive", &h.positive_spans, positive),
+    ] {
+        let need: u64 = spans.iter().map(|s: &BucketSpan| u64::from(s.length)).sum();
+        if need != have as u64 {
+            return Err(ValidationError::HistogramSpansMismatch {
+                side,
+                need,
+                have,
+                series: series_text(labels),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Checks the label set of one series.
@@ -178,7 +222,7 @@ pub(crate) fn series_text(labels: &[Label]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Histogram, HistogramCounts, ResetHint, Sample};
+    use crate::model::{ResetHint, Sample};
 
     fn series(labels: &[(&str, &str)]) -> Series {
         Series {
@@ -365,6 +409,60 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn histogram_schema_and_spans() {
+        let histogram = Histogram {
+            timestamp: 1,
+            counts: HistogramCounts::Float {
+                count: 3.0,
+                zero_count: 0.0,
+                negative_counts: vec![],
+                positive_counts: vec![1.0, 2.0],
+            },
+            sum: 1.0,
+            schema: 0,
+            zero_threshold: 0.0,
+            negative_spans: vec![],
+            positive_spans: vec![BucketSpan {
+                offset: 0,
+                length: 2,
+            }],
+            reset_hint: ResetHint::No,
+            custom_values: vec![],
+        };
+        let with = |h: Histogram| {
+            let mut s = series(&[("__name__", "h")]);
+            s.samples.clear();
+            s.histograms = vec![h];
+            s
+        };
+        check(with(histogram.clone())).unwrap();
+        check(with(Histogram {
+            schema: -53,
+            ..histogram.clone()
+        }))
+        .unwrap();
+        assert_eq!(
+            message(with(Histogram {
+                schema: 9,
+                ..histogram.clone()
+            })),
+            "native histogram has invalid schema 9, must be between -4 and 8, or -53 for custom \
+             buckets, for series h{}"
+        );
+        let short = Histogram {
+            positive_spans: vec![BucketSpan {
+                offset: 0,
+                length: 3,
+            }],
+            ..histogram
+        };
+        assert_eq!(
+            message(with(short)),
+            "native histogram positive side: spans need 3 buckets, have 2 buckets for series h{}"
+        );
     }
 
     #[test]

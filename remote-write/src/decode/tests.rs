@@ -371,80 +371,72 @@ fn any_f64() -> impl Strategy<Value = f64> {
 
 fn spans() -> impl Strategy<Value = Vec<BucketSpan>> {
     proptest::collection::vec(
-        (any::<i32>(), any::<u32>()).prop_map(|(offset, length)| BucketSpan { offset, length }),
+        (any::<i32>(), 0u32..3).prop_map(|(offset, length)| BucketSpan { offset, length }),
         0..3,
     )
 }
 
+fn bucket_count(spans: &[BucketSpan]) -> usize {
+    spans.iter().map(|s| s.length as usize).sum()
+}
+
+/// A valid native histogram: known schema, as many buckets as its spans describe.
 fn histogram(timestamp: i64) -> impl Strategy<Value = Histogram> {
-    let counts = prop_oneof![
-        (
-            any::<u64>(),
-            any::<u64>(),
-            proptest::collection::vec(any::<i64>(), 0..4),
-            proptest::collection::vec(any::<i64>(), 0..4)
-        )
-            .prop_map(|(count, zero_count, negative_deltas, positive_deltas)| {
-                HistogramCounts::Int {
-                    count,
-                    zero_count,
-                    negative_deltas,
-                    positive_deltas,
-                }
-            }),
-        (
-            any_f64(),
-            any_f64(),
-            proptest::collection::vec(any_f64(), 0..4),
-            proptest::collection::vec(any_f64(), 0..4)
-        )
-            .prop_map(|(count, zero_count, negative_counts, positive_counts)| {
-                HistogramCounts::Float {
-                    count,
-                    zero_count,
-                    negative_counts,
-                    positive_counts,
-                }
-            }),
-    ];
-    let hint = prop_oneof![
-        Just(ResetHint::Unknown),
-        Just(ResetHint::Yes),
-        Just(ResetHint::No),
-        Just(ResetHint::Gauge)
-    ];
-    (
-        counts,
-        any_f64(),
-        -53i32..9,
-        any_f64(),
-        spans(),
-        spans(),
-        hint,
-        proptest::collection::vec(any_f64(), 0..3),
-    )
-        .prop_map(
-            move |(
-                counts,
-                sum,
-                schema,
-                zero_threshold,
-                negative_spans,
-                positive_spans,
-                reset_hint,
-                custom_values,
-            )| Histogram {
+    (spans(), spans()).prop_flat_map(move |(negative_spans, positive_spans)| {
+        let (neg, pos) = (bucket_count(&negative_spans), bucket_count(&positive_spans));
+        let counts = prop_oneof![
+            (
+                any::<u64>(),
+                any::<u64>(),
+                proptest::collection::vec(any::<i64>(), neg),
+                proptest::collection::vec(any::<i64>(), pos)
+            )
+                .prop_map(|(count, zero_count, negative_deltas, positive_deltas)| {
+                    HistogramCounts::Int {
+                        count,
+                        zero_count,
+                        negative_deltas,
+                        positive_deltas,
+                    }
+                }),
+            (
+                any_f64(),
+                any_f64(),
+                proptest::collection::vec(any_f64(), neg),
+                proptest::collection::vec(any_f64(), pos)
+            )
+                .prop_map(|(count, zero_count, negative_counts, positive_counts)| {
+                    HistogramCounts::Float {
+                        count,
+                        zero_count,
+                        negative_counts,
+                        positive_counts,
+                    }
+                }),
+        ];
+        let hint = prop_oneof![
+            Just(ResetHint::Unknown),
+            Just(ResetHint::Yes),
+            Just(ResetHint::No),
+            Just(ResetHint::Gauge)
+        ];
+        let schema = prop_oneof![-4i32..=8, Just(-53)];
+        let custom_values = proptest::collection::vec(any_f64(), 0..3);
+        let (negative_spans, positive_spans) = (negative_spans.clone(), positive_spans.clone());
+        (counts, any_f64(), schema, any_f64(), hint, custom_values).prop_map(
+            move |(counts, sum, schema, zero_threshold, reset_hint, custom_values)| Histogram {
                 timestamp,
                 counts,
                 sum,
                 schema,
                 zero_threshold,
-                negative_spans,
-                positive_spans,
+                negative_spans: negative_spans.clone(),
+                positive_spans: positive_spans.clone(),
                 reset_hint,
                 custom_values,
             },
         )
+    })
 }
 
 /// A valid series: sorted timestamps, either samples or histograms (so it is valid in 2.0 too).
