@@ -26,8 +26,18 @@ struct Answer {
     written_header: bool,
 }
 
+/// Binds a random loopback port in 20000..60000.
+async fn bind() -> TcpListener {
+    for _ in 0..100 {
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", fastrand::u16(20000..60000))).await {
+            return listener;
+        }
+    }
+    panic!("no free loopback port found");
+}
+
 async fn receiver(answer: Answer) -> (String, Arc<Mutex<Vec<Received>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = bind().await;
     let url = format!("http://{}/api/v1/write", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
     let store = Arc::clone(&seen);
