@@ -32,7 +32,7 @@ const NET_DEVICES: [&str; 2] = ["eth0", "lo"];
 const DISKS: [&str; 2] = ["sda", "sdb"];
 const MOUNTS: [(&str, &str); 2] = [("/dev/sda1", "/"), ("/dev/sdb1", "/var")];
 
-/// Series per host in the catalog built by [`host_series`].
+/// Series each host contributes to a [`Workload`].
 pub const SERIES_PER_HOST: usize = CPUS * CPU_MODES.len()
     + 2 * NET_DEVICES.len()
     + 2 * DISKS.len()
