@@ -1,6 +1,8 @@
 //! From HTTP request parts to a validated [`WriteBatch`]: content negotiation, snappy block
 //! decompression under a size limit, protobuf decoding and conversion of either version.
 
+use std::collections::HashSet;
+
 use prost::Message as _;
 
 use crate::error::{DecodeError, ValidationError};
@@ -195,6 +197,8 @@ pub fn from_v2(request: v2::Request) -> Result<WriteBatch, ValidationError> {
     };
 
     let mut batch = WriteBatch::default();
+    // Families already lifted; a set keeps requests with many metric names linear.
+    let mut families = HashSet::new();
     for ts in request.timeseries {
         let labels = resolve(&ts.labels_refs)?;
         if !ts.samples.is_empty() && !ts.histograms.is_empty() {
@@ -213,7 +217,7 @@ pub fn from_v2(request: v2::Request) -> Result<WriteBatch, ValidationError> {
             let informative = kind != MetricKind::Unknown || !help.is_empty() || !unit.is_empty();
             if let Some(name) = name
                 && informative
-                && !batch.metadata.iter().any(|m| m.metric_family_name == name)
+                && families.insert(name.clone())
             {
                 batch.metadata.push(MetricMetadata {
                     metric_family_name: name,
