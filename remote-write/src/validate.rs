@@ -37,7 +37,9 @@ impl Default for Limits {
 ///
 /// Label names must match the classic charset `[a-zA-Z_][a-zA-Z0-9_]*` and metric names
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`: AMP documents only these, and the UTF-8 names of Prometheus 3
-/// would need quoting support all the way through the query language.
+/// would need quoting support all the way through the query language. Empty label values are
+/// refused, not dropped: the spec forbids sending them, and dropping one would quietly store the
+/// sample under another series than the sender named.
 pub fn validate(batch: &WriteBatch, limits: &Limits) -> Result<(), ValidationError> {
     batch
         .series
