@@ -1,5 +1,7 @@
 //! End-to-end behaviour of the Alertmanager handle: grouping and timing on a manual clock,
 //! suppression, restarts, and real HTTP deliveries to local webhook and SNS endpoints.
+// Helpers outside `#[test]` functions unwrap too; a failure there is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::VecDeque;
 use std::collections::hash_map::RandomState;
