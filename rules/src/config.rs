@@ -500,7 +500,7 @@ pub fn parse_config(yaml: &str) -> Result<Config, ConfigError> {
 
     let raw_route = raw
         .route
-        .ok_or_else(|| ConfigError::Invalid("no route provided in config".to_owned()))?;
+        .ok_or_else(|| ConfigError::Invalid("no routes provided".to_owned()))?;
     if raw_route.receiver.as_deref().unwrap_or("").is_empty() {
         return Err(ConfigError::Invalid(
             "root route must specify a default receiver".to_owned(),
@@ -629,7 +629,7 @@ fn parse_receiver(mut map: BTreeMap<String, Value>) -> Result<Receiver, ConfigEr
     for hook in &receiver.webhook_configs {
         let url = hook.url.as_deref().ok_or_else(|| {
             ConfigError::Invalid(format!(
-                "receiver {:?}: one of url or url_file must be configured",
+                "receiver {:?}: missing URL in webhook config",
                 receiver.name
             ))
         })?;
@@ -931,7 +931,7 @@ template_files:
             matches!(err("global: {nope: 1}\nroute: {receiver: x}\nreceivers: [{name: x}]"), ConfigError::Yaml(m) if m.contains("nope"))
         );
         assert!(
-            matches!(err("receivers: [{name: x}]"), ConfigError::Invalid(m) if m.contains("no route"))
+            matches!(err("receivers: [{name: x}]"), ConfigError::Invalid(m) if m.contains("no routes"))
         );
         assert!(
             matches!(err("route: {group_by: [a]}\nreceivers: [{name: x}]"), ConfigError::Invalid(m) if m.contains("default receiver"))
@@ -943,7 +943,7 @@ template_files:
             matches!(err("route: {receiver: x, group_interval: 0s}\nreceivers: [{name: x}]"), ConfigError::Invalid(m) if m.contains("group_interval"))
         );
         assert!(
-            matches!(err("route: {receiver: x}\nreceivers: [{name: x, webhook_configs: [{}]}]"), ConfigError::Invalid(m) if m.contains("url"))
+            matches!(err("route: {receiver: x}\nreceivers: [{name: x, webhook_configs: [{}]}]"), ConfigError::Invalid(m) if m.contains("missing URL"))
         );
         assert!(
             matches!(err("route: {receiver: x}\nreceivers: [{name: x, sns_configs: [{subject: s}]}]"), ConfigError::Invalid(m) if m.contains("topic_arn"))

@@ -228,7 +228,7 @@ fn named_range(s: &str, names: &[&str], base: usize) -> Result<(usize, usize), S
                     .ok()
                     .filter(|n| base > 0 && (base..base + names.len()).contains(n))
             })
-            .ok_or_else(|| format!("{s:?} is not valid"))
+            .ok_or_else(|| format!("{s:?} is not a valid name or number"))
     };
     let (a, b) = split_range(s);
     let (a, b) = (one(a)?, one(b)?);
