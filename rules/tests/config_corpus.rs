@@ -94,3 +94,52 @@ fn verdicts_match_amtool() {
         );
     }
 }
+
+/// Label sets and the receivers `amtool config routes test` names for them on `valid/full.yml`.
+const ROUTING_CASES: &[(&str, &str)] = &[
+    ("severity=critical team=db", "pager"),
+    ("severity=critical team=web env=prod", "pager"),
+    ("team=ops env=prod service=api", "ops"),
+    ("team=ops env=dev", "default"),
+    ("severity=critical team=ops env=staging", "ops"),
+    ("foo=bar", "default"),
+];
+
+#[test]
+fn routing_matches_amtool() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/valid/full.yml");
+    let config = parse_config(&fs::read_to_string(&file).unwrap()).unwrap();
+    let amtool = Command::new("amtool").arg("--version").output().is_ok();
+    if !amtool {
+        println!(
+            "amtool not installed (apt-get install prometheus-alertmanager); checking fixed expectations only"
+        );
+    }
+    for (labels, want) in ROUTING_CASES {
+        let set = labels
+            .split(' ')
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let ours: Vec<String> = config
+            .route
+            .match_labels(&set)
+            .iter()
+            .map(|r| r.receiver.clone())
+            .collect();
+        assert_eq!(ours.join(","), *want, "{labels}");
+        if amtool {
+            let out = Command::new("amtool")
+                .args(["config", "routes", "test", "--config.file"])
+                .arg(&file)
+                .args(labels.split(' '))
+                .output()
+                .unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).trim(),
+                ours.join(","),
+                "amtool on {labels}"
+            );
+        }
+    }
+}
