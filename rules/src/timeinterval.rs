@@ -1,7 +1,8 @@
 //! Time intervals for `mute_time_intervals` / `active_time_intervals`.
 //!
-//! Only the `UTC` location is supported (an absent `location` means UTC too); other IANA zones are
-//! refused at validation so a definition never silently evaluates in the wrong zone.
+//! `location` names an IANA time zone (default UTC), resolved from the time zone database
+//! bundled into the binary so results do not depend on the host's tzdata; `Local` is refused
+//! because a server's local zone is not a property of the workspace.
 
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -23,7 +24,7 @@ impl TimeIntervalSet {
 }
 
 /// One range spec; each empty field matches everything.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeInterval {
     /// Minute-of-day ranges, start inclusive, end exclusive.
     pub times: Vec<(u32, u32)>,
@@ -35,17 +36,24 @@ pub struct TimeInterval {
     pub months: Vec<(u8, u8)>,
     /// Year ranges, inclusive.
     pub years: Vec<(i32, i32)>,
+    /// Zone the fields are evaluated in.
+    pub location: jiff::tz::TimeZone,
 }
 
 impl TimeInterval {
-    /// Returns whether `t` (converted to UTC) falls in this range.
+    /// Returns whether `t`, seen in this range's time zone, falls in this range.
     pub fn contains(&self, t: OffsetDateTime) -> bool {
-        let t = t.to_offset(time::UtcOffset::UTC);
-        let minute = u32::from(t.hour()) * 60 + u32::from(t.minute());
-        let weekday = t.weekday().number_days_from_sunday();
-        let month = u8::from(t.month());
-        let day = i16::from(t.day());
-        let month_len = i16::from(t.month().length(t.year()));
+        let Ok(ts) = jiff::Timestamp::from_second(t.unix_timestamp()) else {
+            return false;
+        };
+        let civil = self.location.to_datetime(ts);
+        let minute =
+            u32::try_from(i32::from(civil.hour()) * 60 + i32::from(civil.minute())).unwrap_or(0);
+        let weekday = u8::try_from(civil.weekday().to_sunday_zero_offset()).unwrap_or(0);
+        let month = u8::try_from(civil.month()).unwrap_or(0);
+        let year = i32::from(civil.year());
+        let day = i16::from(civil.day());
+        let month_len = i16::from(civil.days_in_month());
         let day_ok = |(s, e): (i8, i8)| {
             let resolve = |d: i8| {
                 if d < 0 {
@@ -66,11 +74,7 @@ impl TimeInterval {
             && (self.days_of_month.is_empty() || self.days_of_month.iter().copied().any(day_ok))
             && (self.months.is_empty()
                 || self.months.iter().any(|&(s, e)| s <= month && month <= e))
-            && (self.years.is_empty()
-                || self
-                    .years
-                    .iter()
-                    .any(|&(s, e)| s <= t.year() && t.year() <= e))
+            && (self.years.is_empty() || self.years.iter().any(|&(s, e)| s <= year && year <= e))
     }
 }
 
@@ -126,11 +130,17 @@ const MONTHS: [&str; 12] = [
 impl RawTimeInterval {
     /// Validates the raw range into a [`TimeInterval`]; errors name the field and value.
     pub(crate) fn validate(self) -> Result<TimeInterval, String> {
-        if let Some(loc) = &self.location
-            && !matches!(loc.as_str(), "UTC" | "Etc/UTC" | "")
-        {
-            return Err(format!("location {loc:?} is not supported (only UTC)"));
-        }
+        let location = match self.location.as_deref() {
+            None | Some("" | "UTC") => jiff::tz::TimeZone::UTC,
+            Some("Local") => {
+                return Err(
+                    "location \"Local\" is not supported; name an IANA time zone".to_owned(),
+                );
+            }
+            Some(name) => {
+                jiff::tz::TimeZone::get(name).map_err(|_| format!("unknown time zone {name:?}"))?
+            }
+        };
         let times = self
             .times
             .iter()
@@ -191,6 +201,7 @@ impl RawTimeInterval {
             days_of_month,
             months,
             years,
+            location,
         })
     }
 }
@@ -293,6 +304,22 @@ mod tests {
     }
 
     #[test]
+    fn evaluates_in_the_named_zone() {
+        let i =
+            interval("times: [{start_time: '09:00', end_time: '17:00'}]\nlocation: Europe/Berlin")
+                .unwrap();
+        // 08:30 UTC is 09:30 in Berlin in winter (UTC+1) …
+        assert!(i.contains(datetime!(2026-11-24 08:30 UTC)));
+        assert!(!i.contains(datetime!(2026-11-24 16:30 UTC)));
+        // … and 10:30 in summer (UTC+2).
+        assert!(i.contains(datetime!(2026-07-01 07:30 UTC)));
+        assert!(!i.contains(datetime!(2026-07-01 06:30 UTC)));
+        // Weekdays follow the zone too: Saturday 23:30 UTC is Sunday in Tokyo.
+        let i = interval("weekdays: [sunday]\nlocation: Asia/Tokyo").unwrap();
+        assert!(i.contains(datetime!(2026-11-28 23:30 UTC)));
+    }
+
+    #[test]
     fn rejects_invalid_fields() {
         for bad in [
             "times: [{start_time: '17:00', end_time: '09:00'}]",
@@ -303,7 +330,8 @@ mod tests {
             "days_of_month: ['10:2']",
             "months: ['13']",
             "years: ['2030:2020']",
-            "location: 'Europe/Berlin'",
+            "location: 'Mars/Olympus'",
+            "location: 'Local'",
             "hours: ['1']",
         ] {
             assert!(interval(bad).is_err(), "{bad} should fail");

@@ -3,8 +3,8 @@
 //!
 //! - `valid/`: accepted by both;
 //! - `invalid/`: refused by both; the first line `# error: <text>` names part of our message;
-//! - `refused/`: valid Alertmanager configs AMP or ampd refuse (unsupported receivers, non-UTC
-//!   time zones); amtool accepts them.
+//! - `refused/`: valid Alertmanager configs AMP or ampd refuse (unsupported receivers, the
+//!   `Local` time zone); amtool accepts them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fs;
