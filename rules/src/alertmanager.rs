@@ -45,6 +45,31 @@ pub enum AlertmanagerError {
     Http(#[from] reqwest::Error),
 }
 
+/// The class of an [`AlertmanagerError`], for mapping to an HTTP status (400, 404, 500).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request is invalid.
+    BadRequest,
+    /// The named silence does not exist.
+    NotFound,
+    /// A server-side failure; its detail should not reach the client.
+    Internal,
+}
+
+impl AlertmanagerError {
+    /// Returns the class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Alert(_) | Self::Template(_) => ErrorKind::BadRequest,
+            Self::Silence(SilenceError::NotFound(_)) => ErrorKind::NotFound,
+            Self::Silence(SilenceError::AlreadyExpired(_) | SilenceError::Invalid(_)) => {
+                ErrorKind::BadRequest
+            }
+            Self::Silence(SilenceError::Io(_)) | Self::Io(_) | Self::Http(_) => ErrorKind::Internal,
+        }
+    }
+}
+
 /// Which alerts `GET alerts` and `GET alerts/groups` return; every flag defaults to true.
 #[derive(Debug, Clone)]
 pub struct AlertFilter {
@@ -343,36 +368,57 @@ impl Alertmanager {
             flushed_groups: flushed_groups.len(),
             ..TickReport::default()
         };
-        let mut outcomes = Vec::with_capacity(jobs.len());
+        // Integrations are independent: one slow or retrying receiver must not hold up others.
+        let mut sends = tokio::task::JoinSet::new();
+        let mut group_of_task = BTreeMap::new();
         for job in jobs {
-            let ok = match &job.data {
-                Some(data) => match self
-                    .notifier
-                    .send(
-                        &job.integration_name,
-                        &job.integration,
-                        data,
-                        &templates,
-                        now,
-                    )
-                    .await
-                {
-                    Ok(()) => {
-                        report.sent += 1;
-                        true
+            let group = job.group.clone();
+            let notifier = self.notifier.clone();
+            let templates = templates.clone();
+            let handle = sends.spawn(async move {
+                let result = match &job.data {
+                    Some(data) => {
+                        let name = &job.integration_name;
+                        Some(
+                            notifier
+                                .send(name, &job.integration, data, &templates, now)
+                                .await,
+                        )
                     }
-                    Err(e) => {
-                        report.failed += 1;
-                        tracing::warn!(receiver = %data.receiver, integration = %job.integration_name, error = %e, "notification to {} failed", data.receiver);
-                        false
-                    }
-                },
+                    None => None,
+                };
+                (job, result)
+            });
+            group_of_task.insert(handle.id(), group);
+        }
+        let mut outcomes = Vec::with_capacity(sends.len());
+        let mut lost_groups = BTreeSet::new();
+        while let Some(joined) = sends.join_next_with_id().await {
+            let (job, result) = match joined {
+                Ok((_, outcome)) => outcome,
+                Err(e) => {
+                    // A send that died counts as failed, so its group keeps its alerts.
+                    report.failed += 1;
+                    lost_groups.extend(group_of_task.remove(&e.id()));
+                    continue;
+                }
+            };
+            let ok = match result {
+                Some(Ok(())) => {
+                    report.sent += 1;
+                    true
+                }
+                Some(Err(e)) => {
+                    report.failed += 1;
+                    tracing::warn!(integration = %job.integration_name, error = %e, "notification failed: {e}");
+                    false
+                }
                 None => true,
             };
             outcomes.push((job, ok));
         }
         let mut st = self.lock();
-        st.finish_flushes(outcomes, &flushed_groups, now);
+        st.finish_flushes(outcomes, lost_groups, &flushed_groups, now);
         st.silences.gc(now, RETENTION)?;
         st.nflog.gc(now, RETENTION);
         st.nflog.save()?;
@@ -570,10 +616,10 @@ impl State {
     fn finish_flushes(
         &mut self,
         outcomes: Vec<(Job, bool)>,
+        mut failed_groups: BTreeSet<GroupId>,
         flushed: &[GroupId],
         now: OffsetDateTime,
     ) {
-        let mut failed_groups = BTreeSet::new();
         for (job, ok) in outcomes {
             if ok {
                 self.nflog.log(job.nflog_key, job.firing, job.resolved, now);

@@ -40,7 +40,7 @@ mod timeinterval;
 mod wire;
 
 pub use alert::{AlertError, Fingerprint};
-pub use alertmanager::{AlertFilter, Alertmanager, AlertmanagerError, TickReport};
+pub use alertmanager::{AlertFilter, Alertmanager, AlertmanagerError, ErrorKind, TickReport};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     Config, ConfigError, Definition, GroupBy, InhibitRule, PromDuration, Receiver, Route,

@@ -25,6 +25,8 @@ pub(crate) struct Entry {
 pub(crate) struct NotificationLog {
     entries: BTreeMap<String, Entry>,
     path: PathBuf,
+    /// Whether `entries` changed since the last save.
+    dirty: bool,
 }
 
 /// What a flush is about to notify.
@@ -42,6 +44,7 @@ impl NotificationLog {
         Ok(Self {
             entries: persist::load(&path)?,
             path,
+            dirty: false,
         })
     }
 
@@ -84,16 +87,23 @@ impl NotificationLog {
                 timestamp: now,
             },
         );
+        self.dirty = true;
     }
 
     /// Forgets entries older than `retention`.
     pub(crate) fn gc(&mut self, now: OffsetDateTime, retention: time::Duration) {
+        let before = self.entries.len();
         self.entries.retain(|_, e| e.timestamp + retention > now);
+        self.dirty |= self.entries.len() != before;
     }
 
-    /// Writes the log to its file atomically.
-    pub(crate) fn save(&self) -> io::Result<()> {
-        persist::store(&self.path, &self.entries)
+    /// Writes the log to its file atomically if it changed.
+    pub(crate) fn save(&mut self) -> io::Result<()> {
+        if self.dirty {
+            persist::store(&self.path, &self.entries)?;
+            self.dirty = false;
+        }
+        Ok(())
     }
 }
 

@@ -64,7 +64,8 @@ pub struct AwsCredentials {
 /// Why a notification was not delivered.
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
-    /// The request could not be sent or got no answer.
+    /// The request could not be sent or got no answer (the URL, which may hold secrets, is
+    /// left out).
     #[error("request to {integration} failed: {source}")]
     Transport {
         /// Integration name.

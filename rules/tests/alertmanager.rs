@@ -416,6 +416,14 @@ async fn silences_inhibition_and_time_muting_suppress_notifications() {
     // Expiring the silence lets its alert through at the group's next flush.
     h.clock.set(T0 + Duration::minutes(1));
     h.am.expire_silence(&silence_id).unwrap();
+    let again = h.am.expire_silence(&silence_id).unwrap_err();
+    assert_eq!(again.kind(), ampd_rules::ErrorKind::BadRequest);
+    assert_eq!(
+        h.am.expire_silence("no-such-id").unwrap_err().kind(),
+        ampd_rules::ErrorKind::NotFound
+    );
+    let bad = h.am.put_alerts(vec![alert(&[])]).unwrap_err();
+    assert_eq!(bad.kind(), ampd_rules::ErrorKind::BadRequest);
     assert_eq!(
         h.am.get_silence(&silence_id).unwrap().status.state,
         ampd_rules::SilenceState::Expired
