@@ -193,8 +193,35 @@ impl Matcher {
 
 impl fmt::Display for Matcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}{:?}", self.name, self.op.as_str(), self.value)
+        let mut chars = self.name.chars();
+        let plain = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if plain {
+            f.write_str(&self.name)?;
+        } else {
+            f.write_str(&quote(&self.name))?;
+        }
+        write!(f, "{}{}", self.op.as_str(), quote(&self.value))
     }
+}
+
+/// Double-quotes `s`, escaping exactly what [`unquote`] decodes.
+pub(crate) fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 impl Serialize for Matcher {
@@ -217,7 +244,10 @@ pub fn all_match(matchers: &[Matcher], labels: &LabelSet) -> bool {
 
 /// Formats a label set as `{a="b", c="d"}`, the way Alertmanager writes group labels in keys.
 pub fn format_label_set(labels: &LabelSet) -> String {
-    let inner: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    let inner: Vec<String> = labels
+        .iter()
+        .map(|(k, v)| format!("{k}={}", quote(v)))
+        .collect();
     format!("{{{}}}", inner.join(", "))
 }
 
@@ -333,5 +363,25 @@ mod tests {
         let m = Matcher::parse(r#"a=~"b|c""#).unwrap();
         assert_eq!(m.to_string(), r#"a=~"b|c""#);
         assert_eq!(Matcher::parse(&m.to_string()).unwrap(), m);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn display_then_parse_round_trips(
+            name in "[a-zA-Z_][a-zA-Z0-9_]{0,8}|[^\"{},]{1,8}",
+            value in ".{0,16}",
+            op in 0u8..4,
+        ) {
+            let (op, value) = match op {
+                0 => (MatchOp::Equal, value),
+                1 => (MatchOp::NotEqual, value),
+                2 => (MatchOp::Regex, regex::escape(&value)),
+                _ => (MatchOp::NotRegex, regex::escape(&value)),
+            };
+            let m = Matcher::new(name.trim(), op, value).unwrap();
+            proptest::prop_assume!(!m.name.is_empty());
+            let back = Matcher::parse(&m.to_string()).unwrap();
+            proptest::prop_assert_eq!(back, m);
+        }
     }
 }
