@@ -568,6 +568,48 @@ receivers:
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
     );
     assert!(!auth.contains("wJalrXUtnFEMI"));
+    assert_eq!(
+        signature,
+        expected_signature(&req, &signed, "wJalrXUtnFEMI", "20261124", "eu-west-1")
+    );
+}
+
+/// Recomputes the SigV4 signature of a captured `POST /` from the SigV4 specification, as an
+/// independent check of what the signing library produced.
+fn expected_signature(
+    req: &Request,
+    signed: &[&str],
+    secret: &str,
+    date: &str,
+    region: &str,
+) -> String {
+    use hmac::{Hmac, Mac};
+    use sha2::{Digest, Sha256};
+    let hmac = |key: &[u8], data: &str| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+        mac.update(data.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    };
+    let canonical_headers: String = signed
+        .iter()
+        .map(|h| format!("{h}:{}\n", req.headers[*h].to_str().unwrap().trim()))
+        .collect();
+    let canonical = format!(
+        "POST\n/\n\n{canonical_headers}\n{}\n{}",
+        signed.join(";"),
+        hex::encode(Sha256::digest(req.body.as_bytes()))
+    );
+    let amz_date = req.headers["x-amz-date"].to_str().unwrap();
+    let scope = format!("{date}/{region}/sns/aws4_request");
+    let to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    );
+    let mut key = hmac(format!("AWS4{secret}").as_bytes(), date);
+    for part in [region, "sns", "aws4_request"] {
+        key = hmac(&key, part);
+    }
+    hex::encode(hmac(&key, &to_sign))
 }
 
 #[tokio::test]
