@@ -257,6 +257,11 @@ pub(crate) struct Notifier {
 impl Notifier {
     /// Builds the HTTP clients.
     pub(crate) fn new(settings: NotifySettings) -> Result<Self, reqwest::Error> {
+        // reqwest needs a process-wide rustls provider; use ring (already in the workspace)
+        // unless the host installed one. A lost race means another thread installed one: fine.
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let build = |redirect| {
             reqwest::Client::builder()
                 .timeout(settings.timeout)
