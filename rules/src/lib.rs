@@ -9,6 +9,19 @@
 //!   [`Alertmanager::tick`];
 //! - the `wire` types are the Alertmanager API v2 JSON shapes, so handlers stay thin.
 //!
+//! Choices where ampd departs from or narrows Prometheus Alertmanager:
+//! - `global` accepts Alertmanager's keys but only `resolve_timeout` has an effect (the others
+//!   configure integrations ampd does not offer); unknown keys anywhere are errors;
+//! - receivers may hold `sns_configs` and `webhook_configs` only; webhook `http_config` supports
+//!   `basic_auth`, `authorization` and `follow_redirects`;
+//! - SNS requests are signed with the config's `access_key`/`secret_key`, else with the host's
+//!   [`NotifySettings::sns_credentials`]; `profile` and `role_arn` are accepted but not used;
+//! - notification templates are a documented subset of Go `text/template`, checked at
+//!   validation time;
+//! - time intervals use the IANA database bundled into the binary; `location: Local` is refused;
+//! - alerts are routed when posted, so none is ever reported `unprocessed`;
+//! - state files in the storage directory: `silences.json` and `nflog.json`, replaced atomically.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use ampd_rules::{Alertmanager, AlertFilter, NotifySettings, SystemClock, validate_definition};
