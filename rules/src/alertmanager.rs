@@ -11,7 +11,7 @@ use crate::alert::{Alert, AlertError, Fingerprint};
 use crate::clock::Clock;
 use crate::config::{Config, Definition, Route};
 use crate::dispatch::{Dispatcher, GroupId};
-use crate::inhibit::inhibited_by;
+use crate::inhibit::Inhibitor;
 use crate::matchers::{Matcher, all_match};
 use crate::nflog::{NotificationLog, Pending};
 use crate::notify::{Integration, NotificationData, Notifier, NotifySettings, fingerprint_sets};
@@ -257,10 +257,11 @@ impl Alertmanager {
     pub fn alerts(&self, filter: &AlertFilter) -> Vec<GettableAlert> {
         let now = self.clock.now();
         let st = self.lock();
+        let inhibitor = st.inhibitor(now);
         st.alerts
             .values()
             .filter(|a| !a.resolved_at(now) && all_match(&filter.matchers, &a.labels))
-            .map(|a| st.gettable(a, now))
+            .map(|a| st.gettable(a, &inhibitor, now))
             .filter(|g| filter.keeps(&g.status))
             .filter(|g| {
                 filter
@@ -275,6 +276,7 @@ impl Alertmanager {
     pub fn alert_groups(&self, filter: &AlertFilter) -> Vec<AlertGroup> {
         let now = self.clock.now();
         let st = self.lock();
+        let inhibitor = st.inhibitor(now);
         st.dispatcher
             .groups
             .iter()
@@ -290,7 +292,7 @@ impl Alertmanager {
                     .keys()
                     .filter_map(|fp| st.alerts.get(fp))
                     .filter(|a| !a.resolved_at(now) && all_match(&filter.matchers, &a.labels))
-                    .map(|a| st.gettable(a, now))
+                    .map(|a| st.gettable(a, &inhibitor, now))
                     .filter(|a| filter.keeps(&a.status))
                     .collect();
                 (!alerts.is_empty()).then(|| AlertGroup {
@@ -452,17 +454,22 @@ impl State {
         self.config().route.match_labels(&alert.labels)
     }
 
-    fn status_of(&self, alert: &Alert, now: OffsetDateTime) -> AlertStatus {
+    fn inhibitor(&self, now: OffsetDateTime) -> Inhibitor<'_> {
+        Inhibitor::new(&self.config().inhibit_rules, self.alerts.values(), now)
+    }
+
+    fn status_of(
+        &self,
+        alert: &Alert,
+        inhibitor: &Inhibitor<'_>,
+        now: OffsetDateTime,
+    ) -> AlertStatus {
         let silenced_by = self.silences.silenced_by(&alert.labels, now);
-        let inhibited_by: Vec<String> = inhibited_by(
-            alert,
-            self.alerts.values(),
-            &self.config().inhibit_rules,
-            now,
-        )
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+        let inhibited_by: Vec<String> = inhibitor
+            .inhibited_by(alert)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         let mut muted_by = Vec::new();
         for route in self.routes_of(alert) {
             for name in self.muting_intervals(
@@ -509,7 +516,7 @@ impl State {
         out
     }
 
-    fn gettable(&self, a: &Alert, now: OffsetDateTime) -> GettableAlert {
+    fn gettable(&self, a: &Alert, inhibitor: &Inhibitor<'_>, now: OffsetDateTime) -> GettableAlert {
         let mut receivers: Vec<ReceiverName> = Vec::new();
         for route in self.routes_of(a) {
             if !receivers.iter().any(|r| r.name == route.receiver) {
@@ -526,7 +533,7 @@ impl State {
             updated_at: a.updated_at,
             fingerprint: a.fingerprint.to_string(),
             receivers,
-            status: self.status_of(a, now),
+            status: self.status_of(a, inhibitor, now),
             generator_url: a.generator_url.clone(),
         }
     }
@@ -551,12 +558,12 @@ impl State {
                 )
                 .is_empty();
             if !muted && let Some(receiver) = self.config().receiver(&group.receiver) {
-                let rules = &self.config().inhibit_rules;
+                let inhibitor = self.inhibitor(now);
                 let current: Vec<&Alert> = group
                     .alerts
                     .values()
                     .filter(|a| self.silences.silenced_by(&a.labels, now).is_empty())
-                    .filter(|a| inhibited_by(a, self.alerts.values(), rules, now).is_empty())
+                    .filter(|a| inhibitor.inhibited_by(a).is_empty())
                     .collect();
                 let (firing, resolved) = fingerprint_sets(&current, now);
                 let group_key = group.group_key(&id.labels);

@@ -6,40 +6,60 @@ use crate::alert::{Alert, Fingerprint};
 use crate::config::InhibitRule;
 use crate::matchers::all_match;
 
-/// Returns the fingerprints of firing alerts that inhibit `target` under `rules`.
-///
-/// A source must be firing, satisfy the rule's source matchers, agree with the target on every
-/// `equal` label (absent counts as empty) and not be the target itself. When the target also
-/// satisfies the source matchers, sources that also satisfy the target matchers are skipped, so
-/// two alerts matching both sides of a rule do not mute each other.
-pub(crate) fn inhibited_by<'a>(
-    target: &Alert,
-    alerts: impl Iterator<Item = &'a Alert> + Clone,
-    rules: &[InhibitRule],
-    now: OffsetDateTime,
-) -> Vec<Fingerprint> {
-    let mut out = Vec::new();
-    for rule in rules {
-        if !all_match(&rule.target_matchers, &target.labels) {
-            continue;
-        }
-        let two_sided = all_match(&rule.source_matchers, &target.labels);
-        for source in alerts.clone() {
-            let inhibits = source.fingerprint != target.fingerprint
-                && !source.resolved_at(now)
-                && all_match(&rule.source_matchers, &source.labels)
-                && !(two_sided && all_match(&rule.target_matchers, &source.labels))
-                && rule
-                    .equal
-                    .iter()
-                    .all(|l| source.labels.get(l) == target.labels.get(l));
-            if inhibits && !out.contains(&source.fingerprint) {
-                out.push(source.fingerprint);
+/// The inhibition rules with, for each, the firing alerts that satisfy its source matchers,
+/// collected once so checking many targets stays linear.
+pub(crate) struct Inhibitor<'a> {
+    rules: Vec<(&'a InhibitRule, Vec<&'a Alert>)>,
+}
+
+impl<'a> Inhibitor<'a> {
+    /// Snapshots the sources among `alerts` at `now`.
+    pub(crate) fn new(
+        rules: &'a [InhibitRule],
+        alerts: impl Iterator<Item = &'a Alert> + Clone,
+        now: OffsetDateTime,
+    ) -> Self {
+        let rules = rules
+            .iter()
+            .map(|rule| {
+                let sources = alerts
+                    .clone()
+                    .filter(|a| !a.resolved_at(now) && all_match(&rule.source_matchers, &a.labels))
+                    .collect();
+                (rule, sources)
+            })
+            .collect();
+        Self { rules }
+    }
+
+    /// Returns the fingerprints of firing alerts that inhibit `target`.
+    ///
+    /// A source must be firing, satisfy the rule's source matchers, agree with the target on
+    /// every `equal` label (absent counts as empty) and not be the target itself. When the
+    /// target also satisfies the source matchers, sources that also satisfy the target matchers
+    /// are skipped, so two alerts matching both sides of a rule do not mute each other.
+    pub(crate) fn inhibited_by(&self, target: &Alert) -> Vec<Fingerprint> {
+        let mut out = Vec::new();
+        for (rule, sources) in &self.rules {
+            if !all_match(&rule.target_matchers, &target.labels) {
+                continue;
+            }
+            let two_sided = all_match(&rule.source_matchers, &target.labels);
+            for source in sources {
+                let inhibits = source.fingerprint != target.fingerprint
+                    && !(two_sided && all_match(&rule.target_matchers, &source.labels))
+                    && rule
+                        .equal
+                        .iter()
+                        .all(|l| source.labels.get(l) == target.labels.get(l));
+                if inhibits && !out.contains(&source.fingerprint) {
+                    out.push(source.fingerprint);
+                }
             }
         }
+        out.sort();
+        out
     }
-    out.sort();
-    out
 }
 
 #[cfg(test)]
@@ -84,13 +104,25 @@ mod tests {
         let warn_b = alert(&[("severity", "warning"), ("cluster", "b")]);
         let all = [crit.clone(), warn_a.clone(), warn_b.clone()];
         assert_eq!(
-            inhibited_by(&warn_a, all.iter(), &r, NOW),
+            Inhibitor::new(&r, all.iter(), NOW).inhibited_by(&warn_a),
             vec![crit.fingerprint]
         );
-        assert!(inhibited_by(&warn_b, all.iter(), &r, NOW).is_empty());
-        assert!(inhibited_by(&crit, all.iter(), &r, NOW).is_empty());
+        assert!(
+            Inhibitor::new(&r, all.iter(), NOW)
+                .inhibited_by(&warn_b)
+                .is_empty()
+        );
+        assert!(
+            Inhibitor::new(&r, all.iter(), NOW)
+                .inhibited_by(&crit)
+                .is_empty()
+        );
         // A resolved source no longer inhibits.
-        assert!(inhibited_by(&warn_a, all.iter(), &r, NOW + time::Duration::minutes(6)).is_empty());
+        assert!(
+            Inhibitor::new(&r, all.iter(), NOW + time::Duration::minutes(6))
+                .inhibited_by(&warn_a)
+                .is_empty()
+        );
     }
 
     #[test]
@@ -99,8 +131,16 @@ mod tests {
         let a = alert(&[("team", "db"), ("x", "1")]);
         let b = alert(&[("team", "db"), ("x", "2")]);
         let all = [a.clone(), b.clone()];
-        assert!(inhibited_by(&a, all.iter(), &r, NOW).is_empty());
-        assert!(inhibited_by(&b, all.iter(), &r, NOW).is_empty());
+        assert!(
+            Inhibitor::new(&r, all.iter(), NOW)
+                .inhibited_by(&a)
+                .is_empty()
+        );
+        assert!(
+            Inhibitor::new(&r, all.iter(), NOW)
+                .inhibited_by(&b)
+                .is_empty()
+        );
     }
 
     #[test]
@@ -111,7 +151,7 @@ mod tests {
         let s = alert(&[("a", "s")]);
         let t = alert(&[("a", "t")]);
         assert_eq!(
-            inhibited_by(&t, [s.clone(), t.clone()].iter(), &r, NOW),
+            Inhibitor::new(&r, [s.clone(), t.clone()].iter(), NOW).inhibited_by(&t),
             vec![s.fingerprint]
         );
     }
