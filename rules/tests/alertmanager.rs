@@ -648,3 +648,64 @@ async fn apply_keeps_alerts_and_silences_and_reroutes() {
     assert_eq!(names, ["hook", "db"]);
     assert!(h.am.status().config.original.contains("name: db"));
 }
+
+#[tokio::test]
+async fn active_time_intervals_hold_notifications_until_the_window_opens() {
+    let config = r#"
+global: {resolve_timeout: 48h}
+route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 0s
+  routes:
+    - matchers: [team=office]
+      receiver: hook
+      active_time_intervals: [office-hours]
+receivers:
+  - name: hook
+    webhook_configs: [{url: 'http://{addr}/hook'}]
+time_intervals:
+  - name: office-hours
+    time_intervals:
+      - times: [{start_time: '09:00', end_time: '12:00'}]
+        location: Europe/Paris
+"#;
+    let h = Harness::new(config).await;
+    // T0 is 10:00 UTC = 11:00 in Paris: inside the window.
+    h.am.put_alerts(vec![alert(&[("alertname", "A"), ("team", "office")])])
+        .unwrap();
+    assert_eq!(h.tick_at(Duration::ZERO).await.sent, 1);
+
+    // 11:30 UTC = 12:30 in Paris: outside, so the new group flushes without notifying.
+    h.clock.set(T0 + Duration::minutes(90));
+    h.am.put_alerts(vec![alert(&[("alertname", "B"), ("team", "office")])])
+        .unwrap();
+    let muted = h.am.alerts(&AlertFilter {
+        muted: false,
+        ..AlertFilter::default()
+    });
+    assert!(muted.is_empty());
+    let b =
+        h.am.alerts(&AlertFilter::default())
+            .into_iter()
+            .find(|a| a.labels["alertname"] == "B")
+            .unwrap();
+    assert_eq!(b.status.muted_by, vec!["office-hours".to_owned()]);
+    let r = h.tick_at(Duration::minutes(90)).await;
+    assert_eq!((r.flushed_groups, r.sent), (2, 0));
+
+    // Next morning at 08:30 UTC = 09:30 in Paris the window is open again and B goes out.
+    let r = h.tick_at(Duration::hours(22) + Duration::minutes(30)).await;
+    assert_eq!(
+        r.sent, 2,
+        "B is new; A is due again after its 4h repeat interval"
+    );
+    let groups: Vec<String> = h
+        .sink
+        .webhook_bodies()
+        .iter()
+        .map(|b| b["groupLabels"]["alertname"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(groups.len(), 3);
+    assert!(groups[1..].contains(&"B".to_owned()));
+}
