@@ -56,14 +56,16 @@ pub use alert::{AlertError, Fingerprint};
 pub use alertmanager::{AlertFilter, Alertmanager, AlertmanagerError, ErrorKind, TickReport};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    Config, ConfigError, Definition, GroupBy, InhibitRule, PromDuration, Receiver, Route,
-    SnsConfig, WebhookConfig, parse_config, validate_definition,
+    Authorization, BasicAuth, Config, ConfigError, Definition, Global, GroupBy, HttpClientConfig,
+    InhibitRule, PromDuration, Receiver, Route, SigV4Config, SnsConfig, WebhookConfig,
+    parse_config, validate_definition,
 };
 pub use matchers::{LabelSet, MatchOp, Matcher, MatcherError};
 pub use notify::{AwsCredentials, NotifyError, NotifySettings};
 pub use secret::Secret;
 pub use silence::SilenceError;
 pub use template::TemplateError;
+pub use timeinterval::{TimeInterval, TimeIntervalSet};
 pub use wire::{
     AlertGroup, AlertState, AlertStatus, AlertmanagerConfigStatus, AlertmanagerStatus,
     GettableAlert, GettableSilence, PostSilenceResponse, PostableAlert, PostableSilence,
