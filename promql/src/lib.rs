@@ -1,1 +1,27 @@
 //! PromQL: lexer, parser with source positions, printer and evaluation engine over a Queryable.
+//!
+//! The front end parses the full Prometheus 3.x grammar into an [`Expr`] tree whose nodes carry
+//! byte [`Span`]s, type-checks it with Prometheus' error messages, and prints it back
+//! (`Display`) in a form that parses to the same tree.
+//!
+//! ```
+//! use ampd_promql::{parse, Expr};
+//!
+//! let expr = parse("sum by (job) (rate(http_requests_total[5m]))").unwrap();
+//! assert!(matches!(expr, Expr::Aggregate(_)));
+//! assert_eq!(expr.to_string(), "sum by (job) (rate(http_requests_total[5m]))");
+//! assert_eq!(parse("1 +").unwrap_err().to_string(), "1:4: parse error: unexpected end of input");
+//! ```
+
+mod ast;
+mod lexer;
+mod parser;
+mod printer;
+
+pub use ast::{
+    AggregateExpr, AggregateOp, AtModifier, BinaryExpr, BinaryOp, Call, Cardinality, DurationExpr,
+    DurationOp, Expr, FillValues, FunctionDef, LabelMatcher, MatchOp, MatrixSelector,
+    NumberLiteral, ParenExpr, Span, StringLiteral, SubqueryExpr, UnaryExpr, UnaryOp, ValueType,
+    VectorMatching, VectorSelector, function, functions,
+};
+pub use parser::{ParseError, ParserOptions, parse, parse_with};
