@@ -1146,7 +1146,7 @@ mod tests {
         assert_eq!(described[0], "<aggr:sum>");
         assert_eq!(described[1], "<by>");
         assert_eq!(described[2], "identifier \"foo\"");
-        assert_eq!(described[3], "string \"\\\"a long s\"...");
+        assert_eq!(described[3], "string \"\\\"a long st\"...");
         assert_eq!(described[4], "<op:+>");
         assert_eq!(described[5], "duration \"5m\"");
     }

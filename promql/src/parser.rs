@@ -162,7 +162,7 @@ impl Context {
 }
 
 /// Largest duration literal (in seconds) that fits Go's `time.Duration`.
-const MAX_DURATION_SECS: f64 = 9_223_372_036.854_775_807;
+const MAX_DURATION_SECS: f64 = 9_223_372_036_854_775_808.0 / 1e9;
 
 struct Parser<'a> {
     input: &'a str,
@@ -1309,4 +1309,462 @@ fn is_maybe_label(kind: TokenKind) -> bool {
                 | K::MaxOf
                 | K::MinOf
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::ValueType;
+
+    fn all() -> ParserOptions {
+        ParserOptions::all_enabled()
+    }
+
+    fn ok(input: &str) -> Expr {
+        parse_with(input, &all()).unwrap_or_else(|e| panic!("{input:?}: {e}"))
+    }
+
+    fn err(input: &str) -> String {
+        err_with(input, &all())
+    }
+
+    fn err_with(input: &str, options: &ParserOptions) -> String {
+        match parse_with(input, options) {
+            Ok(expr) => panic!("{input:?} parsed as {expr:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// Prints the tree with explicit grouping so precedence can be asserted.
+    fn shape(expr: &Expr) -> String {
+        match expr {
+            Expr::Binary(b) => format!("({} {} {})", shape(&b.lhs), b.op.as_str(), shape(&b.rhs)),
+            Expr::Unary(u) => format!("({}{})", u.op.as_str(), shape(&u.expr)),
+            other => other.to_string(),
+        }
+    }
+
+    #[test]
+    fn binary_precedence_and_associativity() {
+        assert_eq!(shape(&ok("a + b * c ^ d ^ e")), "(a + (b * (c ^ (d ^ e))))");
+        assert_eq!(shape(&ok("a - b - c")), "((a - b) - c)");
+        assert_eq!(
+            shape(&ok("a or b and c unless d")),
+            "(a or ((b and c) unless d))"
+        );
+        assert_eq!(shape(&ok("a > b + c atan2 d")), "(a > (b + (c atan2 d)))");
+        assert_eq!(shape(&ok("a </ 1 >/ 2")), "((a </ 1) >/ 2)");
+    }
+
+    #[test]
+    fn unary_binds_like_multiplication() {
+        assert_eq!(shape(&ok("-a ^ b")), "(-(a ^ b))");
+        assert_eq!(shape(&ok("-a * b")), "((-a) * b)");
+        assert_eq!(shape(&ok("2 ^ -1 * 3")), "((2 ^ -1) * 3)");
+        let Expr::Number(n) = ok("- -1") else {
+            panic!("expected a folded literal")
+        };
+        assert_eq!((n.value, n.span), (1.0, Span::new(0, 4)));
+        assert!(matches!(
+            ok("+foo"),
+            Expr::Unary(UnaryExpr {
+                op: UnaryOp::Pos,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn numbers_and_strings() {
+        let value = |s: &str| match ok(s) {
+            Expr::Number(n) => n.value,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(value("1_000_000"), 1e6);
+        assert_eq!(value("0x10"), 16.0);
+        assert_eq!(value("1e3"), 1000.0);
+        assert_eq!(value("1h30m"), 5400.0);
+        assert!(value("NaN").is_nan());
+        assert_eq!(value("-Inf"), f64::NEG_INFINITY);
+        let Expr::String(s) = ok(r#""tab\there \u263a""#) else {
+            panic!()
+        };
+        assert_eq!(s.value, "tab\there ☺");
+        let Expr::String(s) = ok(r"`raw\n`") else {
+            panic!()
+        };
+        assert_eq!(s.value, "raw\\n");
+        let Expr::String(s) = ok(r#""\xff""#) else {
+            panic!()
+        };
+        assert_eq!(s.non_utf8, Some(vec![0xff]));
+        assert_eq!(ok(r#""\xff""#).to_string(), r#""\xff""#);
+    }
+
+    #[test]
+    fn selectors() {
+        let Expr::VectorSelector(vs) =
+            ok(r#"http_requests{job="api", "service.name"=~"a|b", code!~"5.."}"#)
+        else {
+            panic!()
+        };
+        assert_eq!(vs.name.as_deref(), Some("http_requests"));
+        assert_eq!(vs.matchers.len(), 4);
+        assert_eq!(vs.matchers[1].name, "service.name");
+        assert_eq!(
+            vs.matchers[3],
+            LabelMatcher {
+                name: "__name__".into(),
+                op: MatchOp::Equal,
+                value: "http_requests".into()
+            }
+        );
+        assert_eq!(vs.span, Span::new(0, 60));
+
+        let Expr::VectorSelector(vs) = ok(r#"{"my.metric", le="0.5",}"#) else {
+            panic!()
+        };
+        assert_eq!(vs.name, None);
+        assert_eq!(vs.matchers[0].name, "__name__");
+        assert_eq!(vs.matchers[0].value, "my.metric");
+
+        // Keywords are metric names where an expression is expected.
+        assert!(matches!(ok("sum + offset"), Expr::Binary(_)));
+        assert!(matches!(ok("fill"), Expr::VectorSelector(_)));
+    }
+
+    #[test]
+    fn modifiers() {
+        let Expr::MatrixSelector(ms) = ok("rate_total[5m] offset -1h @ 100.5") else {
+            panic!()
+        };
+        assert_eq!(ms.range.as_literal(), Some(300.0));
+        assert_eq!(
+            ms.selector
+                .offset
+                .as_ref()
+                .and_then(DurationExpr::as_literal),
+            Some(-3600.0)
+        );
+        assert_eq!(ms.selector.at, Some(AtModifier::Timestamp(100_500)));
+        assert_eq!(ms.span, Span::new(0, 33));
+
+        let Expr::Subquery(sq) = ok("max_over_time(x[1m])[1h:5m] @ end()") else {
+            panic!()
+        };
+        assert_eq!(
+            sq.step.as_ref().and_then(DurationExpr::as_literal),
+            Some(300.0)
+        );
+        assert_eq!(sq.at, Some(AtModifier::End));
+        assert!(ok("x[1h:]").to_string().ends_with("[1h:]"));
+
+        // A literal zero offset is dropped, as in Prometheus.
+        let Expr::VectorSelector(vs) = ok("x offset 0s") else {
+            panic!()
+        };
+        assert!(vs.offset.is_none());
+    }
+
+    #[test]
+    fn aggregations() {
+        for input in ["sum by (job) (x)", "sum(x) by (job)", "SUM BY (job,) (x)"] {
+            let Expr::Aggregate(agg) = ok(input) else {
+                panic!()
+            };
+            assert_eq!(
+                (agg.op, agg.grouping.as_slice(), agg.without),
+                (AggregateOp::Sum, &["job".to_string()][..], false)
+            );
+        }
+        let Expr::Aggregate(agg) = ok(r#"count_values without ("a.b", on) ("v", x)"#) else {
+            panic!()
+        };
+        assert!(agg.without);
+        assert_eq!(agg.grouping, ["a.b", "on"]);
+        assert!(matches!(agg.param.as_deref(), Some(Expr::String(_))));
+        assert!(matches!(ok("limitk(2, x)"), Expr::Aggregate(_)));
+    }
+
+    #[test]
+    fn vector_matching() {
+        let Expr::Binary(b) = ok("a / on (x) group_left (y) b") else {
+            panic!()
+        };
+        let vm = b.matching.unwrap();
+        assert_eq!((vm.on, vm.card), (true, Cardinality::ManyToOne));
+        assert_eq!(
+            (vm.matching_labels, vm.include),
+            (vec!["x".to_string()], vec!["y".to_string()])
+        );
+
+        let Expr::Binary(b) = ok("a and b") else {
+            panic!()
+        };
+        assert_eq!(b.matching.unwrap().card, Cardinality::ManyToMany);
+        let Expr::Binary(b) = ok("a > bool 1") else {
+            panic!()
+        };
+        assert!(b.return_bool && b.matching.is_none());
+
+        let Expr::Binary(b) = ok("a + ignoring (z) fill_right (-1) fill_left (2) b") else {
+            panic!()
+        };
+        assert_eq!(
+            b.matching.unwrap().fill,
+            FillValues {
+                lhs: Some(2.0),
+                rhs: Some(-1.0)
+            }
+        );
+    }
+
+    #[test]
+    fn duration_expressions() {
+        let Expr::MatrixSelector(ms) = ok("x[5m * 2 + step()]") else {
+            panic!()
+        };
+        assert_eq!(ms.range.evaluate(10.0, 0.0), 610.0);
+        // Without parentheses the offset takes only the literal; `* 2` multiplies the result.
+        assert!(matches!(ok("x offset 1m * 2"), Expr::Binary(_)));
+        let Expr::VectorSelector(vs) = ok("x offset (1m) * 2") else {
+            panic!()
+        };
+        assert_eq!(vs.offset.unwrap().evaluate(0.0, 0.0), 120.0);
+        let Expr::VectorSelector(vs) = ok("x offset -min_of(step(), 1s)") else {
+            panic!()
+        };
+        assert_eq!(vs.offset.unwrap().evaluate(5.0, 0.0), -1.0);
+        assert!(matches!(ok("x offset -step() ^ 0"), Expr::Binary(_)));
+    }
+
+    #[test]
+    fn type_of_calls() {
+        assert_eq!(ok("scalar(x)").value_type(), ValueType::Scalar);
+        assert_eq!(ok("time() + 1").value_type(), ValueType::Scalar);
+        assert_eq!(
+            ok("label_join(x, \"d\", \",\", \"a\", \"b\", \"c\")").value_type(),
+            ValueType::InstantVector
+        );
+        assert!(matches!(ok("step()"), Expr::Call(_)));
+    }
+
+    #[test]
+    fn syntax_errors() {
+        assert_eq!(
+            err(""),
+            "unknown position: parse error: no expression found in input"
+        );
+        assert_eq!(
+            err("# only a comment"),
+            "1:1: parse error: no expression found in input"
+        );
+        assert_eq!(err("1 +"), "1:4: parse error: unexpected end of input");
+        assert_eq!(err("x\n  * / y"), "2:5: parse error: unexpected <op:/>");
+        assert_eq!(
+            err("a + group_left b"),
+            "1:5: parse error: unexpected <group_left>"
+        );
+        assert_eq!(
+            err("sum(x) by y"),
+            "1:11: parse error: unexpected identifier \"y\" in grouping opts, expected \"(\""
+        );
+        assert_eq!(
+            err("sum(x +)"),
+            "1:8: parse error: unexpected \")\" in aggregation"
+        );
+        assert_eq!(
+            err("avg by (a b) (x)"),
+            "1:11: parse error: unexpected identifier \"b\" in grouping opts, expected \",\" or \")\""
+        );
+        assert_eq!(
+            err("x{a=1}"),
+            "1:5: parse error: unexpected character inside braces: '1'"
+        );
+        assert_eq!(
+            err("x{a b}"),
+            "1:5: parse error: unexpected identifier \"b\" in label matching, expected label matching operator"
+        );
+        assert_eq!(
+            err("x{a=\"b\" c}"),
+            "1:9: parse error: unexpected identifier \"c\" in label matching, expected \",\" or \"}\""
+        );
+        assert_eq!(err("x[5m"), "1:5: parse error: unclosed left bracket");
+        assert_eq!(
+            err("x[5m +]"),
+            "1:7: parse error: unexpected \"]\" in subquery or range selector, expected number, duration, step(), or range()"
+        );
+        assert_eq!(
+            err("x[1h:5m +]"),
+            "1:10: parse error: unexpected \"]\" in subquery selector, expected number, duration, step(), range(), or \"]\""
+        );
+        assert_eq!(
+            err("x offset"),
+            "1:9: parse error: unexpected end of input in offset, expected number, duration, step(), or range()"
+        );
+        assert_eq!(
+            err("x @ foo"),
+            "1:5: parse error: unexpected identifier \"foo\" in @, expected timestamp"
+        );
+        assert_eq!(
+            err("rate(x[5m],)"),
+            "1:11: parse error: trailing commas not allowed in function call args"
+        );
+        assert_eq!(
+            err("x[0s]"),
+            "1:3: parse error: duration must be greater than 0"
+        );
+        assert_eq!(err("x[1h / 0]"), "1:6: parse error: division by zero");
+        assert_eq!(
+            err("x{a=~\"(\"}"),
+            "1:3: parse error: error parsing regexp: unclosed group: `(`"
+        );
+    }
+
+    #[test]
+    fn semantic_errors() {
+        assert_eq!(
+            err("nope(x)"),
+            "1:1: parse error: unknown function with name \"nope\""
+        );
+        assert_eq!(
+            err("(x + y)[5m]"),
+            "1:8: parse error: ranges only allowed for vector selectors"
+        );
+        assert_eq!(
+            err("x offset 5m[1m]"),
+            "1:12: parse error: no offset modifiers allowed before range"
+        );
+        assert_eq!(
+            err("x offset 1m offset 2m"),
+            "1:1: parse error: offset may not be set multiple times"
+        );
+        assert_eq!(
+            err("x @ 1 @ 2"),
+            "1:1: parse error: @ <timestamp> may not be set multiple times"
+        );
+        assert_eq!(
+            err("x @ Inf"),
+            "1:1: parse error: timestamp out of bounds for @ modifier: +Inf"
+        );
+        assert_eq!(
+            err("sum()"),
+            "1:1: parse error: no arguments for aggregate expression provided"
+        );
+        assert_eq!(
+            err("quantile(x)"),
+            "1:1: parse error: wrong number of arguments for aggregate expression provided, expected 2, got 1"
+        );
+        assert_eq!(
+            err("x[1m:] anchored"),
+            "1:1: parse error: anchored modifier is not supported for subqueries"
+        );
+        assert_eq!(
+            err("x anchored smoothed"),
+            "1:1: parse error: anchored and smoothed modifiers cannot be used together"
+        );
+    }
+
+    #[test]
+    fn type_errors() {
+        assert_eq!(
+            err("rate(x)"),
+            "1:6: parse error: expected type range vector in call to function \"rate\", got instant vector"
+        );
+        assert_eq!(
+            err("abs(x, y)"),
+            "1:1: parse error: expected 1 argument(s) in call to \"abs\", got 2"
+        );
+        assert_eq!(
+            err("round()"),
+            "1:1: parse error: expected at least 1 argument(s) in call to \"round\", got 0"
+        );
+        assert_eq!(
+            err("round(x, 1, 2)"),
+            "1:1: parse error: expected at most 2 argument(s) in call to \"round\", got 3"
+        );
+        assert_eq!(
+            err("topk(x, y)"),
+            "1:6: parse error: expected type scalar in aggregation parameter, got instant vector"
+        );
+        assert_eq!(
+            err("sum(1)"),
+            "1:5: parse error: expected type instant vector in aggregation expression, got scalar"
+        );
+        assert_eq!(
+            err("1 < 2"),
+            "1:3: parse error: comparisons between scalars must use BOOL modifier"
+        );
+        assert_eq!(
+            err("x + bool y"),
+            "1:3: parse error: bool modifier can only be used on comparison operators"
+        );
+        assert_eq!(
+            err("x or 1"),
+            "1:1: parse error: set operator \"or\" not allowed in binary scalar expression"
+        );
+        assert_eq!(
+            err("x and on (a) group_left b"),
+            "1:1: parse error: no grouping allowed for \"and\" operation"
+        );
+        assert_eq!(
+            err("x * on (a) group_right (a) y"),
+            "1:3: parse error: label \"a\" must not occur in ON and GROUP clause at once"
+        );
+        assert_eq!(
+            err("1 + on (a) x"),
+            "1:1: parse error: vector matching only allowed between instant vectors"
+        );
+        assert_eq!(
+            err("-\"s\""),
+            "1:1: parse error: unary expression only allowed on expressions of type scalar or instant vector, got \"string\""
+        );
+        assert_eq!(
+            err("x[5m][1h:]"),
+            "1:1: parse error: subquery is only allowed on instant vector, got matrix instead"
+        );
+        assert_eq!(
+            err("{a=~\".*\"}"),
+            "1:1: parse error: vector selector must contain at least one non-empty matcher"
+        );
+        assert_eq!(
+            err("x{__name__=\"y\"}"),
+            "1:1: parse error: metric name must not be set twice: \"x\" or \"y\""
+        );
+        assert_eq!(
+            err("info(x, y)"),
+            "1:9: parse error: expected label selectors only, got vector selector instead"
+        );
+        assert!(ok("info(x, {a=~\".*\"})").to_string().starts_with("info("));
+    }
+
+    #[test]
+    fn experimental_features_are_gated() {
+        let off = ParserOptions::default();
+        assert_eq!(
+            err_with("mad_over_time(x[5m])", &off),
+            "1:1: parse error: function \"mad_over_time\" is not enabled"
+        );
+        assert_eq!(
+            err_with("limitk(1, x)", &off),
+            "1:1: parse error: limitk() is experimental and must be enabled with --enable-feature=promql-experimental-functions"
+        );
+        assert_eq!(
+            err_with("x[5m + 1m]", &off),
+            "1:3: parse error: experimental duration expression is not enabled"
+        );
+        assert_eq!(
+            err_with("x[step()]", &off),
+            "1:3: parse error: experimental duration expression is not enabled"
+        );
+        assert_eq!(
+            err_with("x[5m] anchored", &off),
+            "1:1: parse error: anchored modifier is experimental and not enabled"
+        );
+        assert_eq!(
+            err_with("x + fill (0) y", &off),
+            "1:1: parse error: binop fill modifiers are experimental and not enabled"
+        );
+        assert!(parse("x[5m] offset -1m").is_ok());
+    }
 }

@@ -269,7 +269,7 @@ pub(crate) fn format_duration(seconds: f64) -> String {
     ];
     for (unit, mult, exact) in UNITS {
         // Years and weeks are only used when they divide evenly: `90d` reads better than `12w6d`.
-        if exact && rest % mult != 0 {
+        if exact && !rest.is_multiple_of(mult) {
             continue;
         }
         let v = rest / mult;

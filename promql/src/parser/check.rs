@@ -23,7 +23,8 @@ pub(crate) fn compile_anchored(pattern: &str) -> Result<Regex, String> {
     Regex::new(&format!("^(?s:{pattern})$")).map_err(|e| {
         let detail = match &e {
             regex::Error::Syntax(text) => {
-                text.lines().last().unwrap_or_default().trim().to_string()
+                let last = text.lines().last().unwrap_or_default().trim();
+                last.strip_prefix("error: ").unwrap_or(last).to_string()
             }
             other => other.to_string(),
         };
