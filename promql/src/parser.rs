@@ -895,18 +895,18 @@ impl Parser<'_> {
                     }
                     K::Step | K::Range | K::MinOf | K::MaxOf => {
                         self.advance();
-                        let inner = self.parse_duration_atom()?;
+                        // Prometheus checks the signed form as a whole: the error points at the sign.
+                        let inner = self.parse_duration_atom(false)?;
                         let span = Span::new(start, inner.span().end);
-                        let value = if negate {
+                        self.experimental_duration(span)?;
+                        if negate {
                             DurationExpr::Neg {
                                 expr: Box::new(inner),
                                 span,
                             }
                         } else {
                             inner
-                        };
-                        self.experimental_duration(span)?;
-                        value
+                        }
                     }
                     K::LeftParen => {
                         self.advance();
@@ -929,10 +929,10 @@ impl Parser<'_> {
                     _ => self.parse_duration_expr(0)?,
                 }
             }
-            K::Step | K::Range | K::MinOf | K::MaxOf => self.parse_duration_atom()?,
+            K::Step | K::Range | K::MinOf | K::MaxOf => self.parse_duration_atom(true)?,
             K::LeftParen => {
                 // After a parenthesized operand the duration arithmetic continues (`offset (1m) + 5s`).
-                let first = self.parse_duration_atom()?;
+                let first = self.parse_duration_atom(true)?;
                 self.parse_duration_binary(first, 0)?
             }
             _ => return Err(self.unexpected()),
@@ -1018,7 +1018,7 @@ impl Parser<'_> {
         let negate = match self.peek_kind() {
             TokenKind::Sub => true,
             TokenKind::Add => false,
-            _ => return self.parse_duration_atom(),
+            _ => return self.parse_duration_atom(true),
         };
         let op = self.advance();
         let operand = self.parse_duration_expr(DurationOp::Pow.precedence())?;
@@ -1041,7 +1041,9 @@ impl Parser<'_> {
         }
     }
 
-    fn parse_duration_atom(&mut self) -> PResult<DurationExpr> {
+    /// Parses a literal, `step()`, `range()`, `min_of`/`max_of` or a parenthesized expression;
+    /// `gate` applies the experimental-feature check to the atom itself.
+    fn parse_duration_atom(&mut self, gate: bool) -> PResult<DurationExpr> {
         use TokenKind as K;
         match self.peek_kind() {
             K::Number | K::Duration => {
@@ -1054,7 +1056,9 @@ impl Parser<'_> {
                 self.expect(K::LeftParen)?;
                 let close = self.expect(K::RightParen)?;
                 let span = keyword.span().to(close.span());
-                self.experimental_duration(span)?;
+                if gate {
+                    self.experimental_duration(span)?;
+                }
                 Ok(if keyword.kind == K::Step {
                     DurationExpr::Step(span)
                 } else {
@@ -1069,7 +1073,9 @@ impl Parser<'_> {
                 let rhs = self.parse_duration_expr(0)?;
                 let close = self.expect(K::RightParen)?;
                 let span = keyword.span().to(close.span());
-                self.experimental_duration(span)?;
+                if gate {
+                    self.experimental_duration(span)?;
+                }
                 let (lhs, rhs) = (Box::new(lhs), Box::new(rhs));
                 Ok(if keyword.kind == K::MinOf {
                     DurationExpr::MinOf { lhs, rhs, span }
