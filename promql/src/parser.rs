@@ -109,6 +109,7 @@ pub fn parse_with(input: &str, options: &ParserOptions) -> Result<Expr, ParseErr
         contexts: Vec::new(),
         error: None,
         prev_end: 0,
+        depth: 0,
     };
     match parser.parse_top() {
         Ok(mut expr) => match check::check(input, &mut expr) {
@@ -161,6 +162,10 @@ impl Context {
     }
 }
 
+/// Deepest tree the parser builds. The parser, checker and printer recurse over the tree, so
+/// the limit keeps hostile queries from exhausting the stack; real queries stay far below it.
+const MAX_DEPTH: usize = 256;
+
 /// Largest duration literal (in seconds) that fits Go's `time.Duration`.
 const MAX_DURATION_SECS: f64 = 9_223_372_036_854_775_808.0 / 1e9;
 
@@ -173,6 +178,8 @@ struct Parser<'a> {
     error: Option<ParseError>,
     /// End offset of the last consumed token.
     prev_end: usize,
+    /// Current nesting depth, counting every level of the tree being built.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -263,13 +270,30 @@ impl Parser<'_> {
         Ok(expr)
     }
 
+    /// Enters one more tree level, failing past [`MAX_DEPTH`].
+    fn deeper(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            let span = self.peek().span();
+            return Err(self.fail(
+                span,
+                format!("expression nesting is deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        Ok(())
+    }
+
     fn parse_expr(&mut self, min_precedence: u8) -> PResult<Expr> {
+        let entry_depth = self.depth;
+        self.deeper()?;
         let mut lhs = self.parse_unary()?;
         while let Some(op) = binary_op(self.peek_kind()) {
             let precedence = op.precedence();
             if precedence < min_precedence {
                 break;
             }
+            // Each operator of a chain adds a level to the (left-deep) tree.
+            self.deeper()?;
             self.advance();
             let (return_bool, matching) = self.parse_bin_modifiers()?;
             let next = if op.is_right_associative() {
@@ -296,6 +320,7 @@ impl Parser<'_> {
                 span,
             });
         }
+        self.depth = entry_depth;
         Ok(lhs)
     }
 
@@ -964,8 +989,12 @@ impl Parser<'_> {
 
     /// Parses a duration expression (inside brackets, or after `offset`).
     fn parse_duration_expr(&mut self, min_precedence: u8) -> PResult<DurationExpr> {
+        let entry_depth = self.depth;
+        self.deeper()?;
         let lhs = self.parse_duration_unary()?;
-        self.parse_duration_binary(lhs, min_precedence)
+        let expr = self.parse_duration_binary(lhs, min_precedence)?;
+        self.depth = entry_depth;
+        Ok(expr)
     }
 
     fn parse_duration_binary(
@@ -973,6 +1002,7 @@ impl Parser<'_> {
         mut lhs: DurationExpr,
         min_precedence: u8,
     ) -> PResult<DurationExpr> {
+        let entry_depth = self.depth;
         loop {
             let op = match self.peek_kind() {
                 TokenKind::Add => DurationOp::Add,
@@ -981,12 +1011,13 @@ impl Parser<'_> {
                 TokenKind::Div => DurationOp::Div,
                 TokenKind::Mod => DurationOp::Mod,
                 TokenKind::Pow => DurationOp::Pow,
-                _ => return Ok(lhs),
+                _ => break,
             };
             let precedence = op.precedence();
             if precedence < min_precedence {
-                return Ok(lhs);
+                break;
             }
+            self.deeper()?;
             let op_token = self.advance();
             let next = if op == DurationOp::Pow {
                 precedence
@@ -1012,6 +1043,8 @@ impl Parser<'_> {
                 span,
             };
         }
+        self.depth = entry_depth;
+        Ok(lhs)
     }
 
     fn parse_duration_unary(&mut self) -> PResult<DurationExpr> {
@@ -1742,6 +1775,28 @@ mod tests {
             "1:9: parse error: expected label selectors only, got vector selector instead"
         );
         assert!(ok("info(x, {a=~\".*\"})").to_string().starts_with("info("));
+    }
+
+    #[test]
+    fn nesting_depth_is_bounded() {
+        let depth = MAX_DEPTH - 10;
+        let nested = format!("{}x{}", "(".repeat(depth), ")".repeat(depth));
+        let chain = vec!["x"; depth].join(" + ");
+        let durations = format!("x[{}]", vec!["1m"; depth].join(" + "));
+        // Deep but allowed trees are parsed, checked and printed without exhausting the stack.
+        for input in [&nested, &chain, &durations] {
+            assert_eq!(ok(input).to_string(), *input);
+        }
+        let too_deep = format!(
+            "{}x{}",
+            "(".repeat(MAX_DEPTH + 1),
+            ")".repeat(MAX_DEPTH + 1)
+        );
+        assert!(err(&too_deep).ends_with(&format!(
+            "parse error: expression nesting is deeper than {MAX_DEPTH} levels"
+        )));
+        assert!(err(&vec!["x"; MAX_DEPTH + 1].join(" or ")).contains("nesting is deeper"));
+        assert!(err(&format!("{}1", "-".repeat(MAX_DEPTH + 1))).contains("nesting is deeper"));
     }
 
     #[test]
