@@ -127,6 +127,35 @@ impl Expr {
         }
     }
 
+    /// Returns the direct sub-expressions, in source order.
+    pub fn children(&self) -> Vec<&Expr> {
+        match self {
+            Expr::Number(_)
+            | Expr::String(_)
+            | Expr::VectorSelector(_)
+            | Expr::MatrixSelector(_) => Vec::new(),
+            Expr::Subquery(e) => vec![&e.expr],
+            Expr::Aggregate(e) => e
+                .param
+                .iter()
+                .map(Box::as_ref)
+                .chain([e.expr.as_ref()])
+                .collect(),
+            Expr::Binary(e) => vec![&e.lhs, &e.rhs],
+            Expr::Unary(e) => vec![&e.expr],
+            Expr::Paren(e) => vec![&e.expr],
+            Expr::Call(e) => e.args.iter().collect(),
+        }
+    }
+
+    /// Visits this expression and all sub-expressions, parents before children.
+    pub fn walk<'a>(&'a self, visit: &mut impl FnMut(&'a Expr)) {
+        visit(self);
+        for child in self.children() {
+            child.walk(visit);
+        }
+    }
+
     /// Compares two trees while ignoring source positions.
     pub fn eq_ignoring_spans(&self, other: &Expr) -> bool {
         let (mut a, mut b) = (self.clone(), other.clone());
@@ -841,6 +870,38 @@ mod tests {
         assert_eq!(e.evaluate(15.0, 30.0), 45.0);
         assert!(e.uses_query_params());
         assert_eq!(lit(5.0).as_literal(), Some(5.0));
+    }
+
+    #[test]
+    fn walks_children_in_source_order() {
+        let n = |value: f64| {
+            Expr::Number(NumberLiteral {
+                value,
+                duration: false,
+                span: Span::default(),
+            })
+        };
+        let tree = Expr::Binary(BinaryExpr {
+            op: BinaryOp::Add,
+            lhs: Box::new(n(1.0)),
+            rhs: Box::new(Expr::Paren(ParenExpr {
+                expr: Box::new(n(2.0)),
+                span: Span::default(),
+            })),
+            return_bool: false,
+            matching: None,
+            span: Span::default(),
+        });
+        let mut seen = Vec::new();
+        tree.walk(&mut |e| seen.push(e.value_type()));
+        assert_eq!(seen.len(), 4);
+        let mut literals = Vec::new();
+        tree.walk(&mut |e| {
+            if let Expr::Number(lit) = e {
+                literals.push(lit.value);
+            }
+        });
+        assert_eq!(literals, [1.0, 2.0]);
     }
 
     #[test]

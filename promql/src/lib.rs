@@ -4,6 +4,15 @@
 //! byte [`Span`]s, type-checks it with Prometheus' error messages, and prints it back
 //! (`Display`) in a form that parses to the same tree.
 //!
+//! - [`parse`] / [`parse_with`]: text to [`Expr`], or a [`ParseError`] that displays exactly as
+//!   Prometheus' (`1:5: parse error: unexpected <op:+>`).
+//! - [`ParserOptions`]: the experimental syntax switches (functions, duration expressions,
+//!   `anchored`/`smoothed`, `fill` modifiers), off by default as in Prometheus.
+//! - [`function`]: the function catalog ([`FunctionDef`]: argument types, variadic arity,
+//!   return type, experimental flag).
+//! - [`DurationExpr`]: ranges, steps and offsets; [`DurationExpr::evaluate`] resolves `step()`
+//!   and `range()`.
+//!
 //! ```
 //! use ampd_promql::{parse, Expr};
 //!

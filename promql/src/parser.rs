@@ -3,7 +3,7 @@
 //! Prometheus generates its parser with goyacc; this one is written by hand so it can carry
 //! positions and typed nodes, but it follows the same grammar: operator precedence, the
 //! postfix modifiers (`[…]`, `offset`, `@`, `anchored`, `smoothed`) binding tightest, and the
-//! same error texts, including the "in <context>, expected …" suffixes that the yacc error
+//! same error texts, including the `in <context>, expected …` suffixes that the yacc error
 //! productions add. Only the first error is reported, as Prometheus does.
 
 mod check;
