@@ -33,4 +33,4 @@ pub use ast::{
     NumberLiteral, ParenExpr, Span, StringLiteral, SubqueryExpr, UnaryExpr, UnaryOp, ValueType,
     VectorMatching, VectorSelector, function, functions,
 };
-pub use parser::{ParseError, ParserOptions, parse, parse_with};
+pub use parser::{ParseError, ParserOptions, parse, parse_metric_selector, parse_with};

@@ -97,28 +97,25 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
 
 /// Parses and type-checks a PromQL expression.
 pub fn parse_with(input: &str, options: &ParserOptions) -> Result<Expr, ParseError> {
-    let tokens: Vec<Token> = tokenize(input)
-        .into_iter()
-        .filter(|t| t.kind != TokenKind::Comment)
-        .collect();
-    let mut parser = Parser {
-        input,
-        tokens,
-        pos: 0,
-        options,
-        contexts: Vec::new(),
-        error: None,
-        prev_end: 0,
-        depth: 0,
-    };
+    let mut parser = Parser::new(input, options);
     match parser.parse_top() {
         Ok(mut expr) => match check::check(input, &mut expr) {
             Ok(()) => Ok(expr),
             Err((span, message)) => Err(ParseError::new(input, span, message)),
         },
-        Err(Stop) => Err(parser
-            .error
-            .unwrap_or_else(|| ParseError::new(input, Span::default(), "unexpected error".into()))),
+        Err(Stop) => Err(parser.into_error()),
+    }
+}
+
+/// Parses a series selector such as `up{job="api"}` (the `match[]` parameter of the HTTP API)
+/// into its matchers; a name before the braces becomes the last `__name__` matcher.
+/// Like Prometheus, it does not require a non-empty matcher.
+pub fn parse_metric_selector(input: &str) -> Result<Vec<LabelMatcher>, ParseError> {
+    let options = ParserOptions::default();
+    let mut parser = Parser::new(input, &options);
+    match parser.parse_selector_top() {
+        Ok(matchers) => Ok(matchers),
+        Err(Stop) => Err(parser.into_error()),
     }
 }
 
@@ -182,7 +179,30 @@ struct Parser<'a> {
     depth: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    fn new(input: &'a str, options: &'a ParserOptions) -> Self {
+        let tokens = tokenize(input)
+            .into_iter()
+            .filter(|t| t.kind != TokenKind::Comment)
+            .collect();
+        Parser {
+            input,
+            tokens,
+            pos: 0,
+            options,
+            contexts: Vec::new(),
+            error: None,
+            prev_end: 0,
+            depth: 0,
+        }
+    }
+
+    fn into_error(self) -> ParseError {
+        let input = self.input;
+        self.error
+            .unwrap_or_else(|| ParseError::new(input, Span::default(), "unexpected error".into()))
+    }
+
     // ---- token helpers -------------------------------------------------------------------
 
     fn peek(&self) -> &Token {
@@ -258,6 +278,19 @@ impl Parser<'_> {
     }
 
     // ---- expressions ---------------------------------------------------------------------
+
+    fn parse_selector_top(&mut self) -> PResult<Vec<LabelMatcher>> {
+        let name = match self.peek_kind() {
+            TokenKind::LeftBrace => None,
+            kind if is_metric_identifier(kind) => Some(self.advance()),
+            _ => return Err(self.unexpected()),
+        };
+        let selector = self.parse_vector_selector(name)?;
+        if self.peek_kind() != TokenKind::Eof {
+            return Err(self.unexpected());
+        }
+        Ok(selector.matchers)
+    }
 
     fn parse_top(&mut self) -> PResult<Expr> {
         if self.peek_kind() == TokenKind::Eof {
@@ -375,7 +408,7 @@ impl Parser<'_> {
                     span: open.span().to(close.span()),
                 }))
             }
-            K::LeftBrace => self.parse_vector_selector(None),
+            K::LeftBrace => self.parse_vector_selector(None).map(Expr::VectorSelector),
             K::Identifier if next == K::LeftParen => self.parse_call(),
             K::Start | K::End | K::Step | K::Range | K::MaxOf | K::MinOf
                 if next == K::LeftParen =>
@@ -388,6 +421,7 @@ impl Parser<'_> {
             k if is_metric_identifier(k) => {
                 let token = self.advance();
                 self.parse_vector_selector(Some(token))
+                    .map(Expr::VectorSelector)
             }
             _ => Err(self.unexpected()),
         }
@@ -673,7 +707,7 @@ impl Parser<'_> {
 
     // ---- selectors ----------------------------------------------------------------------
 
-    fn parse_vector_selector(&mut self, name: Option<Token>) -> PResult<Expr> {
+    fn parse_vector_selector(&mut self, name: Option<Token>) -> PResult<VectorSelector> {
         let mut matchers = Vec::new();
         let mut span = name.as_ref().map(Token::span);
         if self.peek_kind() == TokenKind::LeftBrace {
@@ -690,7 +724,7 @@ impl Parser<'_> {
                 value: name.clone(),
             });
         }
-        Ok(Expr::VectorSelector(VectorSelector {
+        Ok(VectorSelector {
             name,
             matchers,
             offset: None,
@@ -698,7 +732,7 @@ impl Parser<'_> {
             anchored: false,
             smoothed: false,
             span: span.unwrap_or_default(),
-        }))
+        })
     }
 
     /// Parses the matchers after `{`, up to and including `}`.
@@ -1775,6 +1809,22 @@ mod tests {
             "1:9: parse error: expected label selectors only, got vector selector instead"
         );
         assert!(ok("info(x, {a=~\".*\"})").to_string().starts_with("info("));
+    }
+
+    #[test]
+    fn metric_selectors() {
+        let matchers = parse_metric_selector(r#"up{job=~"a|b"}"#).unwrap();
+        assert_eq!(matchers.len(), 2);
+        assert_eq!(matchers[1].value, "up");
+        assert_eq!(parse_metric_selector("{}").unwrap(), []);
+        assert_eq!(
+            parse_metric_selector("up + 1").unwrap_err().to_string(),
+            "1:4: parse error: unexpected <op:+>"
+        );
+        assert_eq!(
+            parse_metric_selector("").unwrap_err().to_string(),
+            "unknown position: parse error: unexpected end of input"
+        );
     }
 
     #[test]
