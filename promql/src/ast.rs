@@ -6,6 +6,15 @@ pub use function_table::{FunctionDef, function, functions};
 
 use std::fmt;
 
+/// Runs `f` on a stack with room for another level of tree recursion. Parsing, checking and
+/// printing recurse once per tree level and their frames are large in debug builds; `stacker`
+/// moves the recursion onto a heap-allocated segment when the thread's stack runs low.
+pub(crate) fn with_stack<R>(f: impl FnOnce() -> R) -> R {
+    const RED_ZONE: usize = 64 * 1024;
+    const SEGMENT: usize = 1024 * 1024;
+    stacker::maybe_grow(RED_ZONE, SEGMENT, f)
+}
+
 /// Byte range `start..end` of a node in the query text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Span {

@@ -13,7 +13,7 @@ use crate::ast::{
     AggregateExpr, AggregateOp, AtModifier, BinaryExpr, BinaryOp, Call, Cardinality, DurationExpr,
     DurationOp, Expr, FillValues, LabelMatcher, MatchOp, MatrixSelector, NumberLiteral, ParenExpr,
     Span, StringLiteral, SubqueryExpr, UnaryExpr, UnaryOp, VectorMatching, VectorSelector,
-    function,
+    function, with_stack,
 };
 use crate::lexer::{Token, TokenKind, tokenize};
 
@@ -317,6 +317,10 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_expr(&mut self, min_precedence: u8) -> PResult<Expr> {
+        with_stack(|| self.parse_expr_levels(min_precedence))
+    }
+
+    fn parse_expr_levels(&mut self, min_precedence: u8) -> PResult<Expr> {
         let entry_depth = self.depth;
         self.deeper()?;
         let mut lhs = self.parse_unary()?;
@@ -1023,6 +1027,10 @@ impl<'a> Parser<'a> {
 
     /// Parses a duration expression (inside brackets, or after `offset`).
     fn parse_duration_expr(&mut self, min_precedence: u8) -> PResult<DurationExpr> {
+        with_stack(|| self.parse_duration_levels(min_precedence))
+    }
+
+    fn parse_duration_levels(&mut self, min_precedence: u8) -> PResult<DurationExpr> {
         let entry_depth = self.depth;
         self.deeper()?;
         let lhs = self.parse_duration_unary()?;

@@ -13,6 +13,12 @@ use crate::lexer::{go_quote, go_quote_bytes};
 
 impl Display for Expr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        crate::ast::with_stack(|| self.write_to(f))
+    }
+}
+
+impl Expr {
+    fn write_to(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Number(n) => n.fmt(f),
             Expr::String(s) => s.fmt(f),

@@ -7,6 +7,7 @@ use regex::Regex;
 
 use crate::ast::{
     AggregateOp, BinaryExpr, Cardinality, Expr, MatchOp, Span, ValueType, VectorSelector,
+    with_stack,
 };
 use crate::lexer::go_quote;
 
@@ -38,6 +39,10 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn check(&self, expr: &mut Expr) -> Result<ValueType, CheckError> {
+        with_stack(|| self.check_levels(expr))
+    }
+
+    fn check_levels(&self, expr: &mut Expr) -> Result<ValueType, CheckError> {
         match expr {
             Expr::Number(_) | Expr::String(_) => {}
             Expr::Aggregate(agg) => {
