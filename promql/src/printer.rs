@@ -67,6 +67,11 @@ impl Display for NumberLiteral {
         if self.duration && self.value.is_finite() {
             return f.write_str(&format_duration(self.value));
         }
+        if self.value == f64::INFINITY {
+            // Prometheus writes `+Inf`, but a leading sign would make `Inf ^ x` print as
+            // `+Inf ^ x`, which parses as `+(Inf ^ x)`.
+            return f.write_str("Inf");
+        }
         f.write_str(&format_float(self.value))
     }
 }

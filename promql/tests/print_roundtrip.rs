@@ -359,7 +359,7 @@ mod roundtrip {
     fn starts_signed(e: &Expr) -> bool {
         match e {
             Expr::Unary(_) => true,
-            Expr::Number(n) => n.value.is_sign_negative() || n.value == f64::INFINITY,
+            Expr::Number(n) => n.value.is_sign_negative(),
             Expr::Binary(b) => starts_signed(&b.lhs),
             _ => false,
         }
@@ -679,8 +679,39 @@ mod roundtrip {
         .boxed()
     }
 
+    /// Query-like text: PromQL fragments mixed with arbitrary characters.
+    fn noisy_query() -> impl Strategy<Value = String> {
+        let fragment = prop_oneof![
+            3 => proptest::sample::select(vec![
+                "sum", "by", "(", ")", "{", "}", "[", "]", ":", ",", "=", "=~", "!=", "!~", "offset", "@", "-", "+",
+                "*", "/", "^", "%", "==", "<", ">/", "</", "and", "or", "bool", "on", "group_left", "fill", "rate",
+                "x", "\"a\"", "'b'", "`c`", "5m", "1h30m", "0x1f", "1e3", "1_000", ".5", "Inf", "NaN", "step()",
+                "min_of", "start()", "anchored", "smoothed", "# c\n", " ", "\n", "\\", "\"",
+            ])
+            .prop_map(str::to_string),
+            1 => "\\PC{1,3}",
+        ];
+        proptest::collection::vec(fragment, 0..24).prop_map(|parts| parts.join(""))
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_input_fails_cleanly_or_round_trips(input in noisy_query()) {
+            match parse_with(&input, &ParserOptions::all_enabled()) {
+                Err(e) => {
+                    prop_assert!(e.position.start <= input.len(), "{input:?}: {e}");
+                    prop_assert!(e.to_string().contains("parse error: "));
+                }
+                // Whatever parses also survives a print/parse round trip.
+                Ok(tree) => {
+                    let printed = tree.to_string();
+                    let reparsed = parse_with(&printed, &ParserOptions::all_enabled());
+                    prop_assert!(reparsed.as_ref().is_ok_and(|r| r.eq_ignoring_spans(&tree)), "{input:?} printed as {printed:?}: {reparsed:?}");
+                }
+            }
+        }
 
         #[test]
         fn printed_trees_parse_back(tree in any_expr()) {
