@@ -12,6 +12,10 @@
 //!   return type, experimental flag).
 //! - [`DurationExpr`]: ranges, steps and offsets; [`DurationExpr::evaluate`] resolves `step()`
 //!   and `range()`.
+//! - [`parse_metric_selector`]: a bare series selector, as in the HTTP API's `match[]`.
+//!
+//! Trees deeper than 256 levels are rejected, so recursive passes over an [`Expr`] stay within
+//! the stack.
 //!
 //! ```
 //! use ampd_promql::{parse, Expr};

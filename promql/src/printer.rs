@@ -1,7 +1,8 @@
 //! Renders a syntax tree back to PromQL in Prometheus' `String()` style.
 //!
-//! The output parses back to the same tree (ignoring positions). Unlike Prometheus, label
-//! matchers keep their written order instead of being sorted, so the round trip is exact.
+//! The output parses back to the same tree (ignoring positions). Two deliberate differences
+//! from Prometheus keep that round trip exact: label matchers keep their written order instead
+//! of being sorted, and positive infinity prints as `Inf` rather than `+Inf`.
 
 use std::fmt::{self, Display, Formatter, Write};
 
