@@ -264,7 +264,8 @@ impl Token {
             k if k.is_keyword() => format!("<{}>", self.text),
             k if k.is_operator() => format!("<op:{}>", self.text),
             k if k.is_aggregator() => format!("<aggr:{}>", self.text),
-            _ if self.text.chars().count() > 10 => {
+            // Go compares the byte length but truncates to 10 runes.
+            _ if self.text.len() > 10 => {
                 let head: String = self.text.chars().take(10).collect();
                 format!("{}...", go_quote(&head))
             }
