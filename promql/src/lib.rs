@@ -63,6 +63,8 @@
 //! ```
 
 mod ast;
+mod engine;
+mod functions;
 mod kernels;
 mod lexer;
 mod parser;
@@ -76,6 +78,9 @@ pub use ast::{
     DurationOp, Expr, FillValues, FunctionDef, LabelMatcher, MatchOp, MatrixSelector,
     NumberLiteral, ParenExpr, Span, StringLiteral, SubqueryExpr, UnaryExpr, UnaryOp, ValueType,
     VectorMatching, VectorSelector, function, functions,
+};
+pub use engine::{
+    CancelFlag, Engine, EngineError, EngineOptions, ErrorKind, QueryResult, QueryStats, pin_at,
 };
 pub use parser::{ParseError, ParserOptions, parse, parse_metric_selector, parse_with};
 

@@ -1,0 +1,315 @@
+//! The PromQL evaluation engine: instant and range queries over a [`Queryable`].
+//!
+//! Every node is evaluated over all steps of the query at once, the way Prometheus' evaluator
+//! does: selectors read each series once for the whole query range and then pick the samples
+//! of each step, so a range query costs one storage read per selector.
+
+mod aggregate;
+mod binary;
+pub(crate) mod eval;
+mod pin;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::parser::{ParseError, ParserOptions, parse_with};
+use crate::storage::{Queryable, StorageError};
+use crate::test_script::{Evaluator, PinAt, QueryError, QueryOutput};
+use crate::value::Value;
+use crate::value::annotations::Annotations;
+
+pub use pin::pin_at;
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// How far back a vector selector looks for a sample (Prometheus default 5m), in ms.
+    pub lookback_delta_ms: i64,
+    /// Most samples a query may hold in memory at once.
+    pub max_samples: usize,
+    /// Longest a query may run.
+    pub timeout: Option<Duration>,
+    /// Syntax switches, e.g. experimental functions.
+    pub parser: ParserOptions,
+    /// Subquery step when none is written, in ms.
+    pub default_subquery_step_ms: i64,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            lookback_delta_ms: 5 * 60 * 1000,
+            max_samples: 50_000_000,
+            timeout: Some(Duration::from_secs(120)),
+            parser: ParserOptions::default(),
+            default_subquery_step_ms: 60_000,
+        }
+    }
+}
+
+/// The class of an [`EngineError`], as the HTTP API reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The query or its parameters are invalid (`bad_data`).
+    BadData,
+    /// Evaluation failed (`execution`).
+    Execution,
+    /// The query ran past its deadline (`timeout`).
+    Timeout,
+    /// The query was canceled (`canceled`).
+    Canceled,
+    /// Storage failed (`internal`).
+    Internal,
+}
+
+/// Why a query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The query does not parse or type-check.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// The query parameters are invalid.
+    #[error("{0}")]
+    BadQuery(String),
+    /// Evaluation failed, with Prometheus' message.
+    #[error("{0}")]
+    Execution(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The deadline passed.
+    #[error("query timed out in expression evaluation")]
+    Timeout,
+    /// The cancel flag was raised.
+    #[error("query was canceled in expression evaluation")]
+    Canceled,
+    /// The query needed more samples than allowed.
+    #[error("query processing would load too many samples into memory in query execution")]
+    TooManySamples,
+}
+
+impl EngineError {
+    /// Returns the class of the error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Parse(_) | Self::BadQuery(_) => ErrorKind::BadData,
+            Self::Execution(_) | Self::TooManySamples => ErrorKind::Execution,
+            Self::Storage(StorageError::InvalidRegex { .. }) => ErrorKind::BadData,
+            Self::Storage(_) => ErrorKind::Internal,
+            Self::Timeout => ErrorKind::Timeout,
+            Self::Canceled => ErrorKind::Canceled,
+        }
+    }
+}
+
+/// Counters of one query.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryStats {
+    /// Samples read from storage.
+    pub samples_loaded: u64,
+    /// Samples the selectors fed into evaluation, summed over steps.
+    pub samples_processed: u64,
+    /// Series the selectors read.
+    pub series_touched: u64,
+}
+
+/// A query's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryResult {
+    /// The value: a vector, scalar, string or range vector for an instant query; a matrix
+    /// for a range query.
+    pub value: Value,
+    /// Warnings and infos.
+    pub annotations: Annotations,
+    /// Counters.
+    pub stats: QueryStats,
+}
+
+/// The PromQL engine.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    options: EngineOptions,
+}
+
+/// Lets a caller cancel a running query from another thread.
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    /// Returns a flag that is not raised.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Raises the flag; the query stops at its next check.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Tells whether the flag is raised.
+    pub fn is_canceled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Where a query must stop: a deadline and a cancel flag, checked inside evaluation loops.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    deadline: Option<Instant>,
+    cancel: CancelFlag,
+    max_samples: usize,
+}
+
+impl Limits {
+    pub(crate) fn check(&self) -> Result<(), EngineError> {
+        if self.cancel.is_canceled() {
+            return Err(EngineError::Canceled);
+        }
+        match self.deadline {
+            Some(d) if Instant::now() > d => Err(EngineError::Timeout),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Engine {
+    /// Creates an engine.
+    pub fn new(options: EngineOptions) -> Self {
+        Self { options }
+    }
+
+    /// Returns the settings.
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    fn limits(&self, cancel: Option<&CancelFlag>) -> Limits {
+        Limits {
+            deadline: self.options.timeout.map(|t| Instant::now() + t),
+            cancel: cancel.cloned().unwrap_or_default(),
+            max_samples: self.options.max_samples,
+        }
+    }
+
+    /// Evaluates `query` at `at_ms`.
+    pub fn instant(
+        &self,
+        storage: &dyn Queryable,
+        query: &str,
+        at_ms: i64,
+    ) -> Result<QueryResult, EngineError> {
+        self.instant_with_cancel(storage, query, at_ms, None)
+    }
+
+    /// Evaluates `query` at `at_ms`, stopping early when `cancel` is raised.
+    pub fn instant_with_cancel(
+        &self,
+        storage: &dyn Queryable,
+        query: &str,
+        at_ms: i64,
+        cancel: Option<&CancelFlag>,
+    ) -> Result<QueryResult, EngineError> {
+        let expr = parse_with(query, &self.options.parser)?;
+        let limits = self.limits(cancel);
+        eval::run(
+            storage,
+            &self.options,
+            &limits,
+            &expr,
+            eval::Steps::instant(at_ms),
+            false,
+        )
+    }
+
+    /// Evaluates `query` from `start` to `end` (ms, inclusive) every `step` ms.
+    pub fn range(
+        &self,
+        storage: &dyn Queryable,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<QueryResult, EngineError> {
+        self.range_with_cancel(storage, query, start, end, step, None)
+    }
+
+    /// Range query that stops early when `cancel` is raised.
+    pub fn range_with_cancel(
+        &self,
+        storage: &dyn Queryable,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+        cancel: Option<&CancelFlag>,
+    ) -> Result<QueryResult, EngineError> {
+        if step <= 0 {
+            return Err(EngineError::BadQuery(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+            ));
+        }
+        if end < start {
+            return Err(EngineError::BadQuery(
+                "end timestamp must not be before start time".into(),
+            ));
+        }
+        let expr = parse_with(query, &self.options.parser)?;
+        let vt = expr.value_type();
+        if vt != crate::ast::ValueType::InstantVector && vt != crate::ast::ValueType::Scalar {
+            return Err(EngineError::BadQuery(format!(
+                "invalid expression type {:?} for range query, must be Scalar or instant Vector",
+                vt.to_string()
+            )));
+        }
+        let limits = self.limits(cancel);
+        eval::run(
+            storage,
+            &self.options,
+            &limits,
+            &expr,
+            eval::Steps {
+                start,
+                end,
+                interval: step,
+            },
+            true,
+        )
+    }
+
+    /// Returns the rewriting the test-script runner uses for its `@` invariance check.
+    pub fn pin_at_fn(&self) -> PinAt {
+        let options = self.options.parser;
+        Arc::new(move |q: &str, t: i64| pin_at(q, t, &options))
+    }
+}
+
+impl Evaluator for Engine {
+    fn instant(
+        &self,
+        storage: &dyn Queryable,
+        expr: &str,
+        at: i64,
+    ) -> Result<QueryOutput, QueryError> {
+        let r = Engine::instant(self, storage, expr, at)?;
+        Ok(QueryOutput {
+            value: r.value,
+            annotations: r.annotations,
+        })
+    }
+
+    fn range(
+        &self,
+        storage: &dyn Queryable,
+        expr: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<QueryOutput, QueryError> {
+        let r = Engine::range(self, storage, expr, start, end, step)?;
+        Ok(QueryOutput {
+            value: r.value,
+            annotations: r.annotations,
+        })
+    }
+}

@@ -1,0 +1,539 @@
+//! PromQL functions: evaluation of every call over the steps of a query.
+//!
+//! The numeric work lives in the kernels; this module selects the inputs of each step, wires
+//! the kernels, and builds output samples with the right labels and annotations.
+
+mod calendar;
+mod histogram;
+mod labels;
+
+use crate::ast::{Call, Expr};
+use crate::engine::EngineError;
+use crate::engine::eval::{Ctx, RangeInput, RangeSeries, Stepped, Steps, exec_err, pos};
+use crate::kernels::{
+    RangeWindow, avg_over_time, changes, count_over_time, deriv, double_exponential_smoothing,
+    extrapolated_rate, first_over_time, instant_value, last_over_time, mad_over_time,
+    max_over_time, min_over_time, predict_linear, quantile_over_time, resets, round_to_nearest,
+    sgn, stddev_over_time, stdvar_over_time, sum_over_time, ts_of_first_over_time,
+    ts_of_last_over_time, ts_of_max_over_time, ts_of_min_over_time,
+};
+use crate::value::annotations::{Annotation, PositionRange};
+use crate::value::histogram::HistogramMean;
+use crate::value::labels::Labels;
+use crate::value::{FPoint, HPoint, Point, PointValue, Sample, Vector};
+
+/// Evaluates a function call at every step.
+pub(crate) fn call(cx: &mut Ctx<'_>, c: &Call, steps: Steps) -> Result<Stepped, EngineError> {
+    let name = c.func.name;
+    if let Some(f) = float_fn(name) {
+        return map_floats(cx, c, steps, f);
+    }
+    match name {
+        "time" => Ok(Stepped::Scalar(
+            (0..steps.len()).map(|i| steps.ts(i) as f64 / 1000.0).collect(),
+        )),
+        "pi" => Ok(Stepped::Scalar(vec![std::f64::consts::PI; steps.len()])),
+        "start" | "end" | "range" | "step" => {
+            let v = cx.query_param(name);
+            Ok(Stepped::Scalar(vec![v; steps.len()]))
+        }
+        "min_of" | "max_of" => {
+            let a = cx.eval_scalar(&c.args[0], steps)?;
+            let b = cx.eval_scalar(&c.args[1], steps)?;
+            Ok(Stepped::Scalar(
+                a.into_iter()
+                    .zip(b)
+                    .map(|(a, b)| if name == "min_of" { a.min(b) } else { a.max(b) })
+                    .collect(),
+            ))
+        }
+        "vector" => {
+            let v = cx.eval_scalar(&c.args[0], steps)?;
+            Ok(Stepped::Vector(
+                v.into_iter()
+                    .map(|f| {
+                        vec![Sample {
+                            labels: Labels::empty(),
+                            t: 0,
+                            value: PointValue::Float(f),
+                            drop_name: false,
+                        }]
+                    })
+                    .collect(),
+            ))
+        }
+        "scalar" => {
+            let v = cx.eval_vector(&c.args[0], steps)?;
+            Ok(Stepped::Scalar(
+                v.into_iter()
+                    .map(|vec: Vector| match vec.as_slice() {
+                        [Sample {
+                            value: PointValue::Float(f),
+                            ..
+                        }] => *f,
+                        _ => f64::NAN,
+                    })
+                    .collect(),
+            ))
+        }
+        "timestamp" => timestamp(cx, c, steps),
+        "round" => {
+            let to = match c.args.get(1) {
+                Some(a) => cx.eval_scalar(a, steps)?,
+                None => vec![1.0; steps.len()],
+            };
+            map_floats_with(cx, c, steps, |f, i| round_to_nearest(f, to[i]))
+        }
+        "clamp" | "clamp_min" | "clamp_max" => clamp_fn(cx, c, steps),
+        "sort" | "sort_desc" => {
+            let mut v = cx.eval_vector(&c.args[0], steps)?;
+            let desc = name == "sort_desc";
+            for vec in &mut v {
+                vec.retain(|s| matches!(s.value, PointValue::Float(_)));
+                vec.sort_by(|a, b| {
+                    let (x, y) = (float_of(a), float_of(b));
+                    // NaN sorts last in both directions, as in Prometheus.
+                    match (x.is_nan(), y.is_nan()) {
+                        (true, true) => std::cmp::Ordering::Equal,
+                        (true, false) => std::cmp::Ordering::Greater,
+                        (false, true) => std::cmp::Ordering::Less,
+                        _ if desc => y.total_cmp(&x),
+                        _ => x.total_cmp(&y),
+                    }
+                });
+            }
+            Ok(Stepped::Vector(v))
+        }
+        "sort_by_label" | "sort_by_label_desc" => labels::sort_by_label(cx, c, steps),
+        "label_replace" => labels::label_replace(cx, c, steps),
+        "label_join" => labels::label_join(cx, c, steps),
+        "absent" => absent(cx, c, steps),
+        "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month" | "hour" | "minute"
+        | "month" | "year" => calendar::eval(cx, c, steps),
+        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
+        | "histogram_stdvar" | "histogram_fraction" | "histogram_quantile" => {
+            histogram::eval(cx, c, steps)
+        }
+        _ => range_function(cx, c, steps),
+    }
+}
+
+fn float_of(s: &Sample) -> f64 {
+    match s.value {
+        PointValue::Float(f) => f,
+        PointValue::Histogram(_) => f64::NAN,
+    }
+}
+
+/// The element-wise float functions.
+fn float_fn(name: &str) -> Option<fn(f64) -> f64> {
+    Some(match name {
+        "abs" => f64::abs,
+        "ceil" => f64::ceil,
+        "floor" => f64::floor,
+        "exp" => f64::exp,
+        "ln" => f64::ln,
+        "log2" => f64::log2,
+        "log10" => f64::log10,
+        "sqrt" => f64::sqrt,
+        "sgn" => sgn,
+        "sin" => f64::sin,
+        "cos" => f64::cos,
+        "tan" => f64::tan,
+        "asin" => f64::asin,
+        "acos" => f64::acos,
+        "atan" => f64::atan,
+        "sinh" => f64::sinh,
+        "cosh" => f64::cosh,
+        "tanh" => f64::tanh,
+        "asinh" => f64::asinh,
+        "acosh" => f64::acosh,
+        "atanh" => f64::atanh,
+        "deg" => f64::to_degrees,
+        "rad" => f64::to_radians,
+        _ => return None,
+    })
+}
+
+fn map_floats(
+    cx: &mut Ctx<'_>,
+    c: &Call,
+    steps: Steps,
+    f: fn(f64) -> f64,
+) -> Result<Stepped, EngineError> {
+    map_floats_with(cx, c, steps, |v, _| f(v))
+}
+
+/// Applies `f` to every float sample of the first argument; histograms are dropped.
+fn map_floats_with(
+    cx: &mut Ctx<'_>,
+    c: &Call,
+    steps: Steps,
+    f: impl Fn(f64, usize) -> f64,
+) -> Result<Stepped, EngineError> {
+    let input = cx.eval_vector(&c.args[0], steps)?;
+    let out = input
+        .into_iter()
+        .enumerate()
+        .map(|(i, vec)| {
+            vec.into_iter()
+                .filter_map(|mut s| match s.value {
+                    PointValue::Float(v) => {
+                        s.value = PointValue::Float(f(v, i));
+                        s.drop_name = true;
+                        Some(s)
+                    }
+                    PointValue::Histogram(_) => None,
+                })
+                .collect()
+        })
+        .collect();
+    Ok(Stepped::Vector(out))
+}
+
+fn clamp_fn(cx: &mut Ctx<'_>, c: &Call, steps: Steps) -> Result<Stepped, EngineError> {
+    let name = c.func.name;
+    let (min, max) = match name {
+        "clamp" => (
+            cx.eval_scalar(&c.args[1], steps)?,
+            cx.eval_scalar(&c.args[2], steps)?,
+        ),
+        "clamp_min" => (
+            cx.eval_scalar(&c.args[1], steps)?,
+            vec![f64::INFINITY; steps.len()],
+        ),
+        _ => (
+            vec![f64::NEG_INFINITY; steps.len()],
+            cx.eval_scalar(&c.args[1], steps)?,
+        ),
+    };
+    let input = cx.eval_vector(&c.args[0], steps)?;
+    let out = input
+        .into_iter()
+        .enumerate()
+        .map(|(i, vec)| {
+            if name == "clamp" && max[i] < min[i] {
+                return Vec::new();
+            }
+            vec.into_iter()
+                .filter_map(|mut s| match s.value {
+                    PointValue::Float(v) => {
+                        // Go's math.Max/Min propagate NaN bounds.
+                        let lo = if min[i].is_nan() || v.is_nan() {
+                            f64::NAN
+                        } else {
+                            v.max(min[i])
+                        };
+                        let r = if max[i].is_nan() || lo.is_nan() {
+                            f64::NAN
+                        } else {
+                            lo.min(max[i])
+                        };
+                        s.value = PointValue::Float(r);
+                        s.drop_name = true;
+                        Some(s)
+                    }
+                    PointValue::Histogram(_) => None,
+                })
+                .collect()
+        })
+        .collect();
+    Ok(Stepped::Vector(out))
+}
+
+fn unwrap_parens(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => unwrap_parens(&p.expr),
+        other => other,
+    }
+}
+
+fn timestamp(cx: &mut Ctx<'_>, c: &Call, steps: Steps) -> Result<Stepped, EngineError> {
+    let from_selector = matches!(unwrap_parens(&c.args[0]), Expr::VectorSelector(_));
+    let input = cx.eval_vector(&c.args[0], steps)?;
+    Ok(Stepped::Vector(
+        input
+            .into_iter()
+            .enumerate()
+            .map(|(i, vec)| {
+                vec.into_iter()
+                    .map(|mut s| {
+                        let t = if from_selector { s.t } else { steps.ts(i) };
+                        s.value = PointValue::Float(t as f64 / 1000.0);
+                        s.drop_name = true;
+                        s
+                    })
+                    .collect()
+            })
+            .collect(),
+    ))
+}
+
+/// The labels `absent` gives its output: the equality matchers of a plain selector, except
+/// labels matched more than once.
+fn absent_labels(e: &Expr) -> Labels {
+    let selector = match unwrap_parens(e) {
+        Expr::VectorSelector(v) => v,
+        Expr::MatrixSelector(m) => &m.selector,
+        _ => return Labels::empty(),
+    };
+    let mut out = Labels::empty();
+    let mut seen = std::collections::HashSet::new();
+    let mut dup = std::collections::HashSet::new();
+    for m in &selector.matchers {
+        if m.name == "__name__" {
+            continue;
+        }
+        if !seen.insert(m.name.clone()) {
+            dup.insert(m.name.clone());
+        }
+        if m.op == crate::ast::MatchOp::Equal {
+            out.set(m.name.clone(), m.value.clone());
+        }
+    }
+    for d in dup {
+        out.remove(&d);
+    }
+    out
+}
+
+fn absent(cx: &mut Ctx<'_>, c: &Call, steps: Steps) -> Result<Stepped, EngineError> {
+    let input = cx.eval_vector(&c.args[0], steps)?;
+    let labels = absent_labels(&c.args[0]);
+    Ok(Stepped::Vector(
+        input
+            .into_iter()
+            .map(|vec| {
+                if vec.is_empty() {
+                    vec![one(labels.clone())]
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect(),
+    ))
+}
+
+fn one(labels: Labels) -> Sample {
+    Sample {
+        labels,
+        t: 0,
+        value: PointValue::Float(1.0),
+        drop_name: false,
+    }
+}
+
+fn metric_name(s: &RangeSeries) -> &str {
+    s.labels.metric_name().unwrap_or_default()
+}
+
+/// Drops histograms mixed into a float range, with an info, as the `*_over_time` functions do
+/// that only work on floats.
+fn floats_only<'a>(
+    cx: &mut Ctx<'_>,
+    s: &RangeSeries,
+    f: &'a [FPoint],
+    h: &[HPoint],
+    p: PositionRange,
+) -> Option<&'a [FPoint]> {
+    if f.is_empty() {
+        return None;
+    }
+    if !h.is_empty() {
+        cx.annotate(Annotation::histogram_ignored_in_mixed_range(
+            metric_name(s),
+            p,
+        ));
+    }
+    Some(f)
+}
+
+fn range_function(cx: &mut Ctx<'_>, c: &Call, steps: Steps) -> Result<Stepped, EngineError> {
+    let name = c.func.name;
+    // The range argument is the last for quantile_over_time, the first otherwise.
+    let (range_arg, scalar_args): (&Expr, Vec<&Expr>) = if name == "quantile_over_time" {
+        (&c.args[1], vec![&c.args[0]])
+    } else {
+        (&c.args[0], c.args[1..].iter().collect())
+    };
+    let mut params = Vec::new();
+    for a in &scalar_args {
+        params.push(cx.eval_scalar(a, steps)?);
+    }
+    if name == "absent_over_time" {
+        let input = cx.range_input(range_arg, steps)?;
+        let labels = absent_labels(range_arg);
+        let out = (0..steps.len())
+            .map(|i| {
+                let any = input.series.iter().any(|s| {
+                    let (f, h) = input.window(s, i);
+                    !f.is_empty() || !h.is_empty()
+                });
+                if any {
+                    Vec::new()
+                } else {
+                    vec![one(labels.clone())]
+                }
+            })
+            .collect();
+        return Ok(Stepped::Vector(out));
+    }
+    let input = cx.range_input(range_arg, steps)?;
+    let p = pos(range_arg.span());
+    let keeps_name = matches!(name, "last_over_time" | "first_over_time");
+    if name == "quantile_over_time" {
+        for q in &params[0] {
+            if !(0.0..=1.0).contains(q) {
+                cx.annotate(Annotation::invalid_quantile(*q, pos(c.args[0].span())));
+            }
+        }
+    }
+    let mut out: Vec<Vector> = vec![Vec::new(); steps.len()];
+    for s in &input.series {
+        cx.check()?;
+        let mut warned_counter = false;
+        for (i, slot) in out.iter_mut().enumerate() {
+            let (f, h) = input.window(s, i);
+            if f.is_empty() && h.is_empty() {
+                continue;
+            }
+            let value = range_value(cx, name, &input, s, f, h, i, &params, p, steps)?;
+            if matches!(name, "rate" | "increase")
+                && !f.is_empty()
+                && value.is_some()
+                && !warned_counter
+            {
+                let m = metric_name(s);
+                if !m.is_empty()
+                    && !["_total", "_sum", "_count", "_bucket"]
+                        .iter()
+                        .any(|suf| m.ends_with(suf))
+                {
+                    cx.annotate(Annotation::possible_non_counter(m, p));
+                }
+                warned_counter = true;
+            }
+            let Some(value) = value else { continue };
+            slot.push(Sample {
+                labels: s.labels.clone(),
+                t: 0,
+                value,
+                drop_name: s.drop_name || !keeps_name,
+            });
+        }
+    }
+    Ok(Stepped::Vector(out))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn range_value(
+    cx: &mut Ctx<'_>,
+    name: &str,
+    input: &RangeInput,
+    s: &RangeSeries,
+    f: &[FPoint],
+    h: &[HPoint],
+    i: usize,
+    params: &[Vec<f64>],
+    p: PositionRange,
+    steps: Steps,
+) -> Result<Option<PointValue>, EngineError> {
+    let end = input.refs[i];
+    let window = RangeWindow {
+        start: end - input.range_ms,
+        end,
+    };
+    let metric = metric_name(s);
+    let float = |v: Option<f64>| v.map(PointValue::Float);
+    Ok(match name {
+        "rate" | "increase" | "delta" => {
+            let (v, annos) = extrapolated_rate(
+                f,
+                h,
+                window,
+                name != "delta",
+                name == "rate",
+                metric,
+                p,
+            );
+            cx.annotations.merge(annos);
+            v
+        }
+        "irate" | "idelta" => {
+            let (v, annos) = instant_value(f, h, name == "irate", metric, p);
+            cx.annotations.merge(annos);
+            v
+        }
+        "changes" => float(changes(f, h)),
+        "resets" => float(resets(f, h)),
+        "count_over_time" => float(count_over_time(f, h)),
+        "present_over_time" => Some(PointValue::Float(1.0)),
+        "last_over_time" => last_over_time(f, h).map(|p: Point| p.value),
+        "first_over_time" => first_over_time(f, h).map(|p: Point| p.value),
+        "ts_of_last_over_time" => float(ts_of_last_over_time(f, h)),
+        "ts_of_first_over_time" => float(ts_of_first_over_time(f, h)),
+        "sum_over_time" | "avg_over_time" => {
+            if !f.is_empty() && !h.is_empty() {
+                cx.annotate(Annotation::mixed_floats_histograms(metric, p));
+                return Ok(None);
+            }
+            if f.is_empty() {
+                let mut acc = if name == "sum_over_time" {
+                    let mut sum = crate::value::histogram::HistogramSum::default();
+                    for x in h {
+                        if sum.push(&x.h).is_err() {
+                            cx.annotate(Annotation::mixed_exponential_custom_histograms(
+                                metric, p,
+                            ));
+                            return Ok(None);
+                        }
+                    }
+                    sum.result()
+                } else {
+                    let mut mean = HistogramMean::default();
+                    for x in h {
+                        if mean.push(&x.h).is_err() {
+                            cx.annotate(Annotation::mixed_exponential_custom_histograms(
+                                metric, p,
+                            ));
+                            return Ok(None);
+                        }
+                    }
+                    mean.result()
+                };
+                return Ok(acc.take().map(|h| PointValue::Histogram(h.compact(0))));
+            }
+            Some(PointValue::Float(if name == "sum_over_time" {
+                sum_over_time(f)
+            } else {
+                avg_over_time(f)
+            }))
+        }
+        _ => {
+            let Some(f) = floats_only(cx, s, f, h, p) else {
+                return Ok(None);
+            };
+            match name {
+                "min_over_time" => float(min_over_time(f)),
+                "max_over_time" => float(max_over_time(f)),
+                "ts_of_min_over_time" => float(ts_of_min_over_time(f)),
+                "ts_of_max_over_time" => float(ts_of_max_over_time(f)),
+                "stddev_over_time" => float(stddev_over_time(f)),
+                "stdvar_over_time" => float(stdvar_over_time(f)),
+                "mad_over_time" => float(mad_over_time(f)),
+                "quantile_over_time" => float(quantile_over_time(params[0][i], f)),
+                "deriv" => float(deriv(f)),
+                "predict_linear" => float(predict_linear(f, steps.ts(i), params[0][i])),
+                "double_exponential_smoothing" => float(
+                    double_exponential_smoothing(f, params[0][i], params[1][i])
+                        .map_err(|e| exec_err(e.to_string()))?,
+                ),
+                other => {
+                    return Err(exec_err(format!(
+                        "function {other:?} is not supported by this engine"
+                    )));
+                }
+            }
+        }
+    })
+}
