@@ -28,6 +28,9 @@ pub(crate) fn call(cx: &mut Ctx<'_>, c: &Call, steps: Steps) -> Result<Stepped, 
     if let Some(f) = float_fn(name) {
         return map_floats(cx, c, steps, f);
     }
+    if c.func.name.starts_with("sort") && cx.is_range {
+        cx.annotate(Annotation::ineffective_sort(pos(c.span)));
+    }
     match name {
         "time" => Ok(Stepped::Scalar(
             (0..steps.len()).map(|i| steps.ts(i) as f64 / 1000.0).collect(),
@@ -43,7 +46,16 @@ pub(crate) fn call(cx: &mut Ctx<'_>, c: &Call, steps: Steps) -> Result<Stepped, 
             Ok(Stepped::Scalar(
                 a.into_iter()
                     .zip(b)
-                    .map(|(a, b)| if name == "min_of" { a.min(b) } else { a.max(b) })
+                    .map(|(a, b)| {
+                        // Go's math.Min and math.Max return NaN if either is NaN.
+                        if a.is_nan() || b.is_nan() {
+                            f64::NAN
+                        } else if name == "min_of" {
+                            a.min(b)
+                        } else {
+                            a.max(b)
+                        }
+                    })
                     .collect(),
             ))
         }
@@ -66,12 +78,16 @@ pub(crate) fn call(cx: &mut Ctx<'_>, c: &Call, steps: Steps) -> Result<Stepped, 
             let v = cx.eval_vector(&c.args[0], steps)?;
             Ok(Stepped::Scalar(
                 v.into_iter()
-                    .map(|vec: Vector| match vec.as_slice() {
-                        [Sample {
-                            value: PointValue::Float(f),
-                            ..
-                        }] => *f,
-                        _ => f64::NAN,
+                    .map(|vec: Vector| {
+                        // The one float of the vector; histograms do not count.
+                        let mut floats = vec.iter().filter_map(|s| match s.value {
+                            PointValue::Float(f) => Some(f),
+                            PointValue::Histogram(_) => None,
+                        });
+                        match (floats.next(), floats.next()) {
+                            (Some(f), None) => f,
+                            _ => f64::NAN,
+                        }
                     })
                     .collect(),
             ))
@@ -111,7 +127,8 @@ pub(crate) fn call(cx: &mut Ctx<'_>, c: &Call, steps: Steps) -> Result<Stepped, 
         "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month" | "hour" | "minute"
         | "month" | "year" => calendar::eval(cx, c, steps),
         "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
-        | "histogram_stdvar" | "histogram_fraction" | "histogram_quantile" => {
+        | "histogram_stdvar" | "histogram_fraction" | "histogram_quantile"
+        | "histogram_quantiles" => {
             histogram::eval(cx, c, steps)
         }
         _ => range_function(cx, c, steps),

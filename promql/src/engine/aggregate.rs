@@ -45,12 +45,12 @@ pub(crate) fn eval(
     match a.op {
         AggregateOp::Topk | AggregateOp::Bottomk | AggregateOp::Limitk => {
             if let Some(ks) = &scalars {
+                if ks.iter().any(|k| k.is_nan()) {
+                    return Err(exec_err("Parameter value is NaN"));
+                }
                 let max = ks.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 if max < 1.0 {
                     return Ok(Stepped::Vector(vec![Vec::new(); steps.len()]));
-                }
-                if ks.iter().any(|k| k.is_nan()) {
-                    return Err(exec_err("Parameter value is NaN"));
                 }
                 for k in ks {
                     if *k <= i64::MIN as f64 {
@@ -97,6 +97,12 @@ pub(crate) fn eval(
         }
         _ => {}
     }
+    if let Some(bytes) = a.param.as_deref().and_then(string_bytes) {
+        return Err(exec_err(format!(
+            "invalid label name {}",
+            super::eval::go_quote_bytes(bytes)
+        )));
+    }
     let label_param = match &param {
         Some(Stepped::String(s)) => {
             if !valid_label_name(s) {
@@ -123,7 +129,16 @@ pub(crate) fn eval(
 }
 
 fn valid_label_name(s: &str) -> bool {
-    !s.is_empty() && !s.contains('\u{fffd}')
+    !s.is_empty()
+}
+
+/// The raw bytes of a string literal that is not valid UTF-8.
+fn string_bytes(e: &crate::ast::Expr) -> Option<&[u8]> {
+    match e {
+        crate::ast::Expr::String(s) => s.non_utf8.as_deref(),
+        crate::ast::Expr::Paren(p) => string_bytes(&p.expr),
+        _ => None,
+    }
 }
 
 fn group_key(labels: &Labels, a: &AggregateExpr) -> Labels {

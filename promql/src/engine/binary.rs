@@ -254,6 +254,9 @@ fn vector_scalar(
             e.value = Some(sample.value.clone());
         }
         let mut keep = e.keep;
+        if e.value.is_none() {
+            continue;
+        }
         if b.return_bool {
             e.value = Some(PointValue::Float(bool_f(keep)));
             keep = true;
@@ -359,12 +362,7 @@ fn vector_vector(
     }
     let one_to_many = m.card == Cardinality::OneToMany;
     let (lhs, rhs) = if one_to_many { (rhs, lhs) } else { (lhs, rhs) };
-    // With the sides swapped, the fill values swap too.
-    let (fill_for_rhs, fill_for_lhs) = if one_to_many {
-        (fill.lhs, fill.rhs)
-    } else {
-        (fill.rhs, fill.lhs)
-    };
+    let (fill_for_rhs, fill_for_lhs) = (fill.rhs, fill.lhs);
     let mut right: HashMap<Labels, usize> = HashMap::new();
     for (i, rs) in rhs.iter().enumerate() {
         let key = match_key(&rs.labels, m);
@@ -397,6 +395,9 @@ fn vector_vector(
         let mut e = elem_op(b.op, lv, rv, p)?;
         if let Some(n) = e.note.take() {
             cx.annotate(n);
+        }
+        if e.value.is_none() {
+            return Ok(());
         }
         if b.return_bool {
             e.value = Some(PointValue::Float(bool_f(e.keep)));

@@ -100,6 +100,8 @@ pub(crate) struct Ctx<'a> {
     pub annotations: Annotations,
     pub stats: QueryStats,
     held: usize,
+    /// Whether this is a range query (where `sort` has no effect).
+    pub is_range: bool,
 }
 
 /// Converts a node span to an annotation position.
@@ -142,6 +144,7 @@ pub(crate) fn run(
         annotations: Annotations::new(),
         stats: QueryStats::default(),
         held: 0,
+        is_range,
     };
     let value = match expr.value_type() {
         crate::ast::ValueType::RangeVector => {

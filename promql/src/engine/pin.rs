@@ -3,8 +3,8 @@
 use crate::ast::{AtModifier, Expr};
 use crate::parser::{ParserOptions, parse_with};
 
-/// Rewrites `query` so that every selector and subquery without `@` gets `@ <at_ms>`; a
-/// subquery that already has `@` is left alone with everything inside it. Returns `None` when
+/// Rewrites `query` so that every selector and subquery without `@` gets `@ <at_ms>`; what
+/// is inside a subquery is left alone. Returns `None` when
 /// the query does not parse.
 pub fn pin_at(query: &str, at_ms: i64, options: &ParserOptions) -> Option<String> {
     let mut expr = parse_with(query, options).ok()?;
@@ -21,10 +21,8 @@ fn pin(expr: &mut Expr, at_ms: i64) {
             m.selector.at.get_or_insert(AtModifier::Timestamp(at_ms));
         }
         Expr::Subquery(s) => {
-            if s.at.is_none() {
-                s.at = Some(AtModifier::Timestamp(at_ms));
-                pin(&mut s.expr, at_ms);
-            }
+            // Selectors inside a pinned subquery keep following the subquery's steps.
+            s.at.get_or_insert(AtModifier::Timestamp(at_ms));
         }
         Expr::Aggregate(a) => {
             if let Some(p) = &mut a.param {
@@ -48,15 +46,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pins_selectors_but_not_pinned_subqueries() {
+    fn pins_selectors_but_not_inside_subqueries() {
         let o = ParserOptions::all_enabled();
         assert_eq!(
             pin_at("rate(x[5m]) + y", 10_000, &o).as_deref(),
             Some("rate(x[5m] @ 10.000) + y @ 10.000")
         );
         assert_eq!(
-            pin_at("sum_over_time(x[5m:1m] @ 20)", 10_000, &o).as_deref(),
-            Some("sum_over_time(x[5m:1m] @ 20.000)")
+            pin_at("sum_over_time(x[5m:1m]) + sum_over_time(y[5m:1m] @ 20)", 10_000, &o).as_deref(),
+            Some("sum_over_time(x[5m:1m] @ 10.000) + sum_over_time(y[5m:1m] @ 20.000)")
         );
     }
 }

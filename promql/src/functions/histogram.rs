@@ -26,6 +26,35 @@ fn parse_le(s: &str) -> Option<f64> {
 pub(super) fn eval(cx: &mut Ctx<'_>, c: &Call, steps: Steps) -> Result<Stepped, EngineError> {
     let name = c.func.name;
     match name {
+        "histogram_quantiles" => {
+            let label = match &c.args[1] {
+                crate::ast::Expr::String(s) => s.value.clone(),
+                _ => String::new(),
+            };
+            let mut qs = Vec::new();
+            for a in &c.args[2..] {
+                qs.push((cx.eval_scalar(a, steps)?, pos(a.span())));
+            }
+            let input = cx.eval_vector(&c.args[0], steps)?;
+            let p = pos(c.args[0].span());
+            let mut out = Vec::with_capacity(input.len());
+            for (i, vec) in input.into_iter().enumerate() {
+                let mut step = Vector::new();
+                for (q, qpos) in &qs {
+                    let q = q[i];
+                    if !(0.0..=1.0).contains(&q) {
+                        cx.annotate(Annotation::invalid_quantile(q, *qpos));
+                    }
+                    for mut s in quantile_or_fraction(cx, "histogram_quantile", &[q], vec.clone(), p)
+                    {
+                        s.labels.set(label.clone(), open_metrics_float(q));
+                        step.push(s);
+                    }
+                }
+                out.push(step);
+            }
+            Ok(Stepped::Vector(out))
+        }
         "histogram_quantile" | "histogram_fraction" => {
             let vec_arg = c.args.len() - 1;
             let mut params = Vec::new();
@@ -75,6 +104,19 @@ pub(super) fn eval(cx: &mut Ctx<'_>, c: &Call, steps: Steps) -> Result<Stepped, 
                     .collect(),
             ))
         }
+    }
+}
+
+/// Formats a float as OpenMetrics does in labels: integers keep a `.0`.
+fn open_metrics_float(f: f64) -> String {
+    if f.is_nan() {
+        "NaN".into()
+    } else if f.is_infinite() {
+        if f > 0.0 { "+Inf".into() } else { "-Inf".into() }
+    } else if f == f.trunc() && f.abs() < 1e15 {
+        format!("{f:.1}")
+    } else {
+        format!("{f}")
     }
 }
 
