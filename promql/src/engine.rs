@@ -8,6 +8,7 @@ mod aggregate;
 mod binary;
 pub(crate) mod eval;
 mod pin;
+mod trim;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

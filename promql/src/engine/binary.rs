@@ -208,6 +208,15 @@ fn elem_op(
                 keep: true,
                 note: None,
             },
+            BinaryOp::TrimUpper | BinaryOp::TrimLower => Elem {
+                value: Some(PointValue::Histogram(super::trim::trim_buckets(
+                    h,
+                    *b,
+                    op == BinaryOp::TrimUpper,
+                ))),
+                keep: true,
+                note: None,
+            },
             _ => incompatible("histogram", op, "float", p),
         },
         (PointValue::Histogram(a), PointValue::Histogram(b)) => match op {
