@@ -340,6 +340,23 @@ fn one(labels: Labels) -> Sample {
     }
 }
 
+/// Annotates what happened while summing histograms.
+fn note_accumulation(
+    cx: &mut Ctx<'_>,
+    notes: crate::value::histogram::AccumulationNotes,
+    p: PositionRange,
+) {
+    if notes.counter_reset_collision {
+        cx.annotate(Annotation::histogram_counter_reset_collision(
+            "aggregation",
+            p,
+        ));
+    }
+    if notes.custom_buckets_reconciled {
+        cx.annotate(Annotation::mismatched_custom_buckets("aggregation", p));
+    }
+}
+
 fn metric_name(s: &RangeSeries) -> &str {
     s.labels.metric_name().unwrap_or_default()
 }
@@ -505,6 +522,7 @@ fn range_value(
                             return Ok(None);
                         }
                     }
+                    note_accumulation(cx, sum.notes(), p);
                     sum.result()
                 } else {
                     let mut mean = HistogramMean::default();
@@ -516,6 +534,7 @@ fn range_value(
                             return Ok(None);
                         }
                     }
+                    note_accumulation(cx, mean.notes(), p);
                     mean.result()
                 };
                 return Ok(acc.take().map(|h| PointValue::Histogram(h.compact(0))));

@@ -6,6 +6,7 @@ use super::{EngineError, EngineOptions, Limits, QueryResult, QueryStats};
 use crate::ast::{AtModifier, DurationExpr, Expr, Span, SubqueryExpr, UnaryOp, VectorSelector};
 use crate::storage::{Matcher, Queryable};
 use crate::value::annotations::{Annotation, Annotations, PositionRange};
+use crate::value::histogram::CounterResetHint;
 use crate::value::labels::Labels;
 use crate::value::{
     FPoint, HPoint, Matrix, PointValue, Sample, Scalar, Series, StringValue, Value, Vector,
@@ -351,7 +352,9 @@ impl Ctx<'_> {
                                         s.value = match s.value {
                                             PointValue::Float(f) => PointValue::Float(-f),
                                             PointValue::Histogram(h) => {
-                                                PointValue::Histogram(h.mul(-1.0))
+                                                let mut h = h.mul(-1.0);
+                                                h.counter_reset_hint = CounterResetHint::Gauge;
+                                                PointValue::Histogram(h)
                                             }
                                         };
                                         s.drop_name = true;
@@ -564,7 +567,17 @@ impl Ctx<'_> {
                     };
                     match s.value {
                         PointValue::Float(f) => series[idx].floats.push(FPoint { t, f }),
-                        PointValue::Histogram(h) => series[idx].histograms.push(HPoint { t, h }),
+                        PointValue::Histogram(mut h) => {
+                            // A subquery may skip or repeat samples, so stored reset hints
+                            // no longer describe neighbours; resets are detected afresh.
+                            if matches!(
+                                h.counter_reset_hint,
+                                CounterResetHint::CounterReset | CounterResetHint::NotCounterReset
+                            ) {
+                                h.counter_reset_hint = CounterResetHint::Unknown;
+                            }
+                            series[idx].histograms.push(HPoint { t, h });
+                        }
                     }
                 }
             }
