@@ -9,7 +9,9 @@ mod labels;
 
 use crate::ast::{Call, Expr};
 use crate::engine::EngineError;
-use crate::engine::eval::{Ctx, RangeInput, RangeSeries, Stepped, Steps, exec_err, pos};
+use crate::engine::eval::{
+    Ctx, RangeInput, RangeSeries, Stepped, Steps, exec_err, pick_left, pick_right, pos,
+};
 use crate::kernels::{
     RangeWindow, avg_over_time, changes, count_over_time, deriv, double_exponential_smoothing,
     extrapolated_rate, first_over_time, instant_value, last_over_time, mad_over_time,
@@ -382,6 +384,103 @@ fn floats_only<'a>(
     Some(f)
 }
 
+/// Functions that accept `anchored` and `smoothed` ranges.
+const ANCHORED_SAFE: [&str; 5] = ["changes", "delta", "increase", "rate", "resets"];
+const SMOOTHED_SAFE: [&str; 3] = ["delta", "increase", "rate"];
+
+fn check_extended_modifiers(name: &str, anchored: bool, smoothed: bool) -> Result<(), EngineError> {
+    let (modifier, allowed): (&str, &[&str]) = if anchored {
+        ("anchored", &ANCHORED_SAFE)
+    } else if smoothed {
+        ("smoothed", &SMOOTHED_SAFE)
+    } else {
+        return Ok(());
+    };
+    if allowed.contains(&name) {
+        return Ok(());
+    }
+    Err(exec_err(format!(
+        "{modifier} modifier can only be used with: {} - not with {name}",
+        allowed.join(", ")
+    )))
+}
+
+/// `rate`, `increase`, `delta`, `changes` and `resets` over an `anchored` or `smoothed`
+/// range: the bounds take the value of the sample at or before them (anchored) or the value
+/// interpolated there (smoothed), so nothing is extrapolated.
+#[allow(clippy::too_many_arguments)]
+fn extended_value(
+    cx: &mut Ctx<'_>,
+    name: &str,
+    f: &[FPoint],
+    h: &[HPoint],
+    window: RangeWindow,
+    smoothed: bool,
+    metric: &str,
+    p: PositionRange,
+) -> Option<PointValue> {
+    if !f.is_empty() && !h.is_empty() && name != "changes" && name != "resets" {
+        cx.annotate(Annotation::mixed_floats_histograms(metric, p));
+        return None;
+    }
+    match name {
+        "changes" | "resets" => {
+            let lf = f.partition_point(|x| x.t <= window.start) as isize - 1;
+            let lh = h.partition_point(|x| x.t <= window.start) as isize - 1;
+            if lf + 1 >= f.len() as isize && lh + 1 >= h.len() as isize {
+                return None;
+            }
+            let (fi, hi) = if lf < 0 && lh < 0 {
+                (0, 0)
+            } else if lh < 0 || (lf >= 0 && f[lf as usize].t >= h[lh as usize].t) {
+                (lf, lh + 1)
+            } else {
+                (lf + 1, lh)
+            };
+            let (f, h) = (&f[fi.max(0) as usize..], &h[hi.max(0) as usize..]);
+            let v = if name == "changes" {
+                changes(f, h)
+            } else {
+                resets(f, h)
+            };
+            v.map(PointValue::Float)
+        }
+        _ if f.is_empty() => None,
+        _ => {
+            let is_counter = name != "delta";
+            let mut last = f.len() - 1;
+            let first = f[..last].partition_point(|x| x.t <= window.start).saturating_sub(1);
+            if smoothed {
+                last = f[..last].partition_point(|x| x.t < window.end);
+            }
+            if f[last].t <= window.start || (smoothed && f[first].t > window.end) {
+                return None;
+            }
+            let left = pick_left(f, first, window.start, smoothed, is_counter);
+            let right = pick_right(f, last, window.end, smoothed, is_counter);
+            let mut result = right - left;
+            if is_counter {
+                let a = if f[first].t <= window.start { first + 1 } else { first };
+                let b = if f[last].t >= window.end { last } else { last + 1 };
+                let mut prev = left;
+                for x in f.get(a..b).unwrap_or_default() {
+                    if x.f < prev {
+                        result += prev;
+                    }
+                    prev = x.f;
+                }
+                if right < prev {
+                    result += prev;
+                }
+            }
+            if name == "rate" {
+                result /= window.seconds();
+            }
+            Some(PointValue::Float(result))
+        }
+    }
+}
+
 fn range_function(cx: &mut Ctx<'_>, c: &Call, steps: Steps) -> Result<Stepped, EngineError> {
     let name = c.func.name;
     // The range argument is the last for quantile_over_time, the first otherwise.
@@ -411,6 +510,9 @@ fn range_function(cx: &mut Ctx<'_>, c: &Call, steps: Steps) -> Result<Stepped, E
             })
             .collect();
         return Ok(Stepped::Vector(out));
+    }
+    if let Expr::MatrixSelector(m) = unwrap_parens(range_arg) {
+        check_extended_modifiers(name, m.selector.anchored, m.selector.smoothed)?;
     }
     let input = cx.range_input(range_arg, steps)?;
     let p = pos(range_arg.span());
@@ -479,6 +581,9 @@ fn range_value(
     };
     let metric = metric_name(s);
     let float = |v: Option<f64>| v.map(PointValue::Float);
+    if let Some(smoothed) = input.extend {
+        return Ok(extended_value(cx, name, f, h, window, smoothed, metric, p));
+    }
     Ok(match name {
         "rate" | "increase" | "delta" => {
             let (v, annos) = extrapolated_rate(

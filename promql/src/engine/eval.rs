@@ -73,13 +73,20 @@ pub(crate) struct RangeInput {
     pub refs: Vec<i64>,
     /// Window length in ms; windows are `(ref - range, ref]`.
     pub range_ms: i64,
+    /// How far an `anchored` or `smoothed` window reaches before its start and after its end
+    /// to find the samples its bounds are taken or interpolated from.
+    pub before_ms: i64,
+    /// See `before_ms`.
+    pub after_ms: i64,
+    /// `Some(smoothed)` for an `anchored` (`false`) or `smoothed` (`true`) selector.
+    pub extend: Option<bool>,
 }
 
 impl RangeInput {
     /// Returns the samples of `s` within the window of step `i`.
     pub fn window<'a>(&self, s: &'a RangeSeries, i: usize) -> (&'a [FPoint], &'a [HPoint]) {
-        let end = self.refs[i];
-        let start = end - self.range_ms;
+        let end = self.refs[i] + self.after_ms;
+        let start = self.refs[i] - self.range_ms - self.before_ms;
         let f0 = s.floats.partition_point(|p| p.t <= start);
         let f1 = s.floats.partition_point(|p| p.t <= end);
         let h0 = s.histograms.partition_point(|p| p.t <= start);
@@ -156,6 +163,24 @@ pub(crate) fn run(
                 if f.is_empty() && h.is_empty() {
                     continue;
                 }
+                let extended;
+                let f = match input.extend {
+                    Some(smoothed) => {
+                        if !h.is_empty() {
+                            let m = if smoothed { "smoothed" } else { "anchored" };
+                            return Err(exec_err(format!(
+                                "{m} modifier is not supported with histograms"
+                            )));
+                        }
+                        let end = input.refs[0];
+                        extended = extend_floats(f, end - input.range_ms, end, smoothed);
+                        if extended.is_empty() {
+                            continue;
+                        }
+                        extended.as_slice()
+                    }
+                    None => f,
+                };
                 out.push(Series {
                     labels: if s.drop_name {
                         drop_metadata(&s.labels)
@@ -454,6 +479,9 @@ impl Ctx<'_> {
             return Ok(Stepped::Vector(Vec::new()));
         };
         let lookback = self.opts.lookback_delta_ms;
+        if vs.smoothed {
+            return self.eval_smoothed_selector(vs, &refs, steps);
+        }
         let series = self.select(vs, lo - lookback + 1, hi, true)?;
         let mut out: Vec<Vector> = vec![Vec::new(); steps.len()];
         for s in &series {
@@ -484,6 +512,93 @@ impl Ctx<'_> {
         Ok(Stepped::Vector(out))
     }
 
+    /// A `smoothed` vector selector: the value at each step is interpolated between the
+    /// samples around it (within the lookback delta on both sides), or the last one before it.
+    fn eval_smoothed_selector(
+        &mut self,
+        vs: &VectorSelector,
+        refs: &[i64],
+        steps: Steps,
+    ) -> Result<Stepped, EngineError> {
+        let lb = self.opts.lookback_delta_ms;
+        let lo = refs.iter().min().copied().unwrap_or(steps.start);
+        let hi = refs.iter().max().copied().unwrap_or(steps.end);
+        let series = self.select(vs, lo - lb + 1, hi + lb, false)?;
+        let p = pos(vs.span);
+        let mut out: Vec<Vector> = vec![Vec::new(); steps.len()];
+        for s in &series {
+            self.check()?;
+            let metric = s.labels.metric_name().unwrap_or_default().to_owned();
+            for (i, &r) in refs.iter().enumerate() {
+                let f0 = s.floats.partition_point(|x| x.t <= r - lb);
+                let f1 = s.floats.partition_point(|x| x.t <= r + lb);
+                let h0 = s.histograms.partition_point(|x| x.t <= r - lb);
+                let h1 = s.histograms.partition_point(|x| x.t <= r + lb);
+                let (floats, hists) = (&s.floats[f0..f1], &s.histograms[h0..h1]);
+                if !floats.is_empty() && !hists.is_empty() {
+                    self.annotate(Annotation::mixed_floats_histograms(&metric, p));
+                    continue;
+                }
+                let value = if hists.is_empty() {
+                    let k = floats.partition_point(|x| x.t < r);
+                    match (floats.get(k), k.checked_sub(1).map(|j| floats[j])) {
+                        (Some(x), _) if x.t == r => Some(PointValue::Float(x.f)),
+                        (Some(next), Some(prev)) => Some(PointValue::Float(
+                            prev.f + (next.f - prev.f) * (r - prev.t) as f64 / (next.t - prev.t) as f64,
+                        )),
+                        (None, Some(prev)) => Some(PointValue::Float(prev.f)),
+                        _ => None,
+                    }
+                } else {
+                    let k = hists.partition_point(|x| x.t < r);
+                    match (hists.get(k), k.checked_sub(1).map(|j| &hists[j])) {
+                        (Some(x), _) if x.t == r => Some(PointValue::Histogram(x.h.clone())),
+                        (Some(next), Some(prev)) => {
+                            let fraction = (r - prev.t) as f64 / (next.t - prev.t) as f64;
+                            let is_counter = prev.h.counter_reset_hint != CounterResetHint::Gauge
+                                || next.h.counter_reset_hint != CounterResetHint::Gauge;
+                            if is_counter && next.h.detect_reset(&prev.h) {
+                                Some(PointValue::Histogram(next.h.mul(fraction)))
+                            } else {
+                                match next
+                                    .h
+                                    .sub(&prev.h)
+                                    .and_then(|d| d.histogram.mul(fraction).add(&prev.h))
+                                {
+                                    Ok(c) => Some(PointValue::Histogram(c.histogram)),
+                                    Err(_) => {
+                                        self.annotate(
+                                            Annotation::mixed_exponential_custom_histograms(
+                                                &metric, p,
+                                            ),
+                                        );
+                                        None
+                                    }
+                                }
+                            }
+                        }
+                        (None, Some(prev)) => {
+                            let mut h = prev.h.clone();
+                            h.counter_reset_hint = CounterResetHint::Unknown;
+                            Some(PointValue::Histogram(h))
+                        }
+                        _ => None,
+                    }
+                };
+                if let Some(value) = value {
+                    self.stats.samples_processed += 1;
+                    out[i].push(Sample {
+                        labels: s.labels.clone(),
+                        t: steps.ts(i),
+                        value,
+                        drop_name: false,
+                    });
+                }
+            }
+        }
+        Ok(Stepped::Vector(out))
+    }
+
     /// Evaluates a range-vector expression (matrix selector or subquery) for every step.
     pub fn range_input(&mut self, expr: &Expr, steps: Steps) -> Result<RangeInput, EngineError> {
         match expr {
@@ -497,11 +612,18 @@ impl Ctx<'_> {
                     .collect();
                 let lo = refs.iter().min().copied().unwrap_or(steps.start);
                 let hi = refs.iter().max().copied().unwrap_or(steps.end);
-                let series = self.select(vs, lo - range_ms + 1, hi, false)?;
+                let lookback = self.opts.lookback_delta_ms;
+                let before_ms = if vs.anchored || vs.smoothed { lookback } else { 0 };
+                let after_ms = if vs.smoothed { lookback } else { 0 };
+                let series =
+                    self.select(vs, lo - range_ms - before_ms + 1, hi + after_ms, false)?;
                 let input = RangeInput {
                     series,
                     refs,
                     range_ms,
+                    before_ms,
+                    after_ms,
+                    extend: (vs.anchored || vs.smoothed).then_some(vs.smoothed),
                 };
                 for s in &input.series {
                     for i in 0..steps.len() {
@@ -587,6 +709,9 @@ impl Ctx<'_> {
             series,
             refs,
             range_ms,
+            before_ms: 0,
+            after_ms: 0,
+            extend: None,
         })
     }
 }
@@ -604,4 +729,55 @@ pub(crate) fn go_quote_bytes(bytes: &[u8]) -> String {
     }
     out.push('"');
     out
+}
+
+/// The samples of an `anchored` or `smoothed` range `(mint, maxt]` with points added at both
+/// bounds: the last sample at or before `mint` (or, smoothed, the value interpolated at `mint`)
+/// and the last sample (or, smoothed, the value interpolated at `maxt`).
+pub(crate) fn extend_floats(f: &[FPoint], mint: i64, maxt: i64, smoothed: bool) -> Vec<FPoint> {
+    let Some(mut last) = f.len().checked_sub(1) else {
+        return Vec::new();
+    };
+    let mut first = f[..last].partition_point(|p| p.t <= mint).saturating_sub(1);
+    if smoothed {
+        last = f[..last].partition_point(|p| p.t < maxt);
+    }
+    if f[last].t <= mint {
+        return Vec::new();
+    }
+    let left = pick_left(f, first, mint, smoothed, false);
+    let right = pick_right(f, last, maxt, smoothed, false);
+    if f[first].t <= mint {
+        first += 1;
+    }
+    let mut out = vec![FPoint { t: mint, f: left }];
+    let end = if f[last].t >= maxt { last } else { last + 1 };
+    if first < end {
+        out.extend_from_slice(&f[first..end]);
+    }
+    out.push(FPoint { t: maxt, f: right });
+    out
+}
+
+/// Linear interpolation at `t` between two samples; a counter that dropped is taken to have
+/// restarted from zero.
+pub(crate) fn interpolate(p1: FPoint, p2: FPoint, t: i64, is_counter: bool) -> f64 {
+    let y1 = if is_counter && p2.f < p1.f { 0.0 } else { p1.f };
+    y1 + (p2.f - y1) * (t - p1.t) as f64 / (p2.t - p1.t) as f64
+}
+
+/// The value at the start of an extended range.
+pub(crate) fn pick_left(f: &[FPoint], first: usize, start: i64, smoothed: bool, counter: bool) -> f64 {
+    if smoothed && f[first].t < start && first + 1 < f.len() {
+        return interpolate(f[first], f[first + 1], start, counter);
+    }
+    f[first].f
+}
+
+/// The value at the end of an extended range.
+pub(crate) fn pick_right(f: &[FPoint], last: usize, end: i64, smoothed: bool, counter: bool) -> f64 {
+    if smoothed && last > 0 && f[last].t > end {
+        return interpolate(f[last - 1], f[last], end, counter);
+    }
+    f[last].f
 }
