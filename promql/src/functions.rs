@@ -5,6 +5,7 @@
 
 mod calendar;
 mod histogram;
+mod info;
 mod labels;
 
 use crate::ast::{Call, Expr};
@@ -126,6 +127,7 @@ pub(crate) fn call(cx: &mut Ctx<'_>, c: &Call, steps: Steps) -> Result<Stepped, 
         "label_replace" => labels::label_replace(cx, c, steps),
         "label_join" => labels::label_join(cx, c, steps),
         "absent" => absent(cx, c, steps),
+        "info" => info::eval(cx, c, steps),
         "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month" | "hour" | "minute"
         | "month" | "year" => calendar::eval(cx, c, steps),
         "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
