@@ -160,6 +160,36 @@ fn format_plain(f: f64) -> String {
     }
 }
 
+/// Renders a histogram as Prometheus does in `count_values` labels:
+/// `{count:20, sum:10, [-2,-1):2, [-0.001,0.001]:2, (0.5,1]:1}`, empty buckets left out.
+fn histogram_string(h: &crate::value::histogram::FloatHistogram) -> String {
+    let bucket = |b: &crate::value::histogram::Bucket| {
+        format!(
+            "{}{},{}{}:{}",
+            if b.lower_inclusive { '[' } else { '(' },
+            go_float(b.lower),
+            go_float(b.upper),
+            if b.upper_inclusive { ']' } else { ')' },
+            go_float(b.count)
+        )
+    };
+    let mut parts = vec![
+        format!("count:{}", go_float(h.count)),
+        format!("sum:{}", go_float(h.sum)),
+    ];
+    let negative: Vec<_> = h.negative_bucket_iter().filter(|b| b.count != 0.0).collect();
+    parts.extend(negative.iter().rev().map(bucket));
+    if h.zero_count != 0.0 {
+        parts.extend(h.zero_bucket().as_ref().map(bucket));
+    }
+    parts.extend(
+        h.positive_bucket_iter()
+            .filter(|b| b.count != 0.0)
+            .map(|b| bucket(&b)),
+    );
+    format!("{{{}}}", parts.join(", "))
+}
+
 fn aggregate_step(
     cx: &mut Ctx<'_>,
     a: &AggregateExpr,
@@ -176,7 +206,7 @@ fn aggregate_step(
         if op == AggregateOp::CountValues {
             let v = match &s.value {
                 PointValue::Float(f) => format_plain(*f),
-                PointValue::Histogram(h) => format!("{h:?}"),
+                PointValue::Histogram(h) => histogram_string(h),
             };
             key.set(label.unwrap_or_default(), v);
         }
