@@ -314,3 +314,128 @@ impl Evaluator for Engine {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryStorage;
+    use crate::value::labels::Labels;
+    use crate::value::{PointValue, Sample, Vector};
+
+    fn storage() -> MemoryStorage {
+        let mut s = MemoryStorage::new();
+        for (job, step) in [("a", 1.0), ("b", 2.0)] {
+            let labels = Labels::from_pairs([("__name__", "up_total"), ("job", job)]);
+            for i in 0..=10 {
+                s.append(
+                    labels.clone(),
+                    i * 60_000,
+                    PointValue::Float(i as f64 * step),
+                );
+            }
+        }
+        s
+    }
+
+    fn floats(v: &Vector) -> Vec<(String, f64)> {
+        v.iter()
+            .map(|s: &Sample| match s.value {
+                PointValue::Float(f) => (s.labels.to_string(), f),
+                PointValue::Histogram(_) => (s.labels.to_string(), f64::NAN),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn instant_query_aggregates_rates() {
+        let e = Engine::default();
+        let r = e
+            .instant(&storage(), "sum by (job) (rate(up_total[5m]))", 600_000)
+            .unwrap();
+        let Value::Vector(mut v) = r.value else {
+            panic!("not a vector")
+        };
+        v.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let got = floats(&v);
+        assert_eq!(got.len(), 2);
+        assert!((got[0].1 - 1.0 / 60.0).abs() < 1e-12, "{got:?}");
+        assert!((got[1].1 - 2.0 / 60.0).abs() < 1e-12, "{got:?}");
+        assert_eq!(got[0].0, "{job=\"a\"}");
+        assert_eq!(r.stats.series_touched, 2);
+        assert!(r.stats.samples_loaded >= 10);
+    }
+
+    #[test]
+    fn range_query_returns_sorted_matrix() {
+        let e = Engine::default();
+        let r = e
+            .range(&storage(), "up_total * 2", 0, 120_000, 60_000)
+            .unwrap();
+        let Value::Matrix(m) = r.value else {
+            panic!("not a matrix")
+        };
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].labels.to_string(), "{job=\"a\"}");
+        let values: Vec<f64> = m[1].floats.iter().map(|p| p.f).collect();
+        assert_eq!(values, [0.0, 4.0, 8.0]);
+    }
+
+    #[test]
+    fn errors_have_api_kinds() {
+        let e = Engine::default();
+        let s = storage();
+        let parse = e.instant(&s, "sum(", 0).unwrap_err();
+        assert_eq!(parse.kind(), ErrorKind::BadData);
+        let step = e.range(&s, "up_total", 0, 10, 0).unwrap_err();
+        assert_eq!(step.kind(), ErrorKind::BadData);
+        let card = e
+            .instant(&s, "up_total + on() up_total", 60_000)
+            .unwrap_err();
+        assert_eq!(card.kind(), ErrorKind::Execution);
+        assert!(
+            card.to_string().starts_with("found duplicate series"),
+            "{card}"
+        );
+    }
+
+    #[test]
+    fn sample_limit_and_cancellation_stop_queries() {
+        let s = storage();
+        let small = Engine::new(EngineOptions {
+            max_samples: 5,
+            ..EngineOptions::default()
+        });
+        let err = small.instant(&s, "up_total[10m]", 600_000).unwrap_err();
+        assert!(matches!(err, EngineError::TooManySamples));
+        assert_eq!(
+            err.to_string(),
+            "query processing would load too many samples into memory in query execution"
+        );
+        let cancel = CancelFlag::new();
+        cancel.cancel();
+        let err = Engine::default()
+            .instant_with_cancel(&s, "up_total", 0, Some(&cancel))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Canceled);
+        let expired = Engine::new(EngineOptions {
+            timeout: Some(Duration::ZERO),
+            ..EngineOptions::default()
+        });
+        std::thread::sleep(Duration::from_millis(2));
+        let err = expired.instant(&s, "up_total", 0).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+    }
+
+    #[test]
+    fn experimental_functions_need_the_feature_flag() {
+        let s = storage();
+        let plain = Engine::default();
+        assert!(plain.instant(&s, "limitk(1, up_total)", 0).is_err());
+        let enabled = Engine::new(EngineOptions {
+            parser: ParserOptions::all_enabled(),
+            ..EngineOptions::default()
+        });
+        let r = enabled.instant(&s, "limitk(1, up_total)", 0).unwrap();
+        assert!(matches!(r.value, Value::Vector(v) if v.len() == 1));
+    }
+}

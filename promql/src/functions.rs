@@ -36,7 +36,9 @@ pub(crate) fn call(cx: &mut Ctx<'_>, c: &Call, steps: Steps) -> Result<Stepped, 
     }
     match name {
         "time" => Ok(Stepped::Scalar(
-            (0..steps.len()).map(|i| steps.ts(i) as f64 / 1000.0).collect(),
+            (0..steps.len())
+                .map(|i| steps.ts(i) as f64 / 1000.0)
+                .collect(),
         )),
         "pi" => Ok(Stepped::Scalar(vec![std::f64::consts::PI; steps.len()])),
         "start" | "end" | "range" | "step" => {
@@ -130,11 +132,14 @@ pub(crate) fn call(cx: &mut Ctx<'_>, c: &Call, steps: Steps) -> Result<Stepped, 
         "info" => info::eval(cx, c, steps),
         "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month" | "hour" | "minute"
         | "month" | "year" => calendar::eval(cx, c, steps),
-        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
-        | "histogram_stdvar" | "histogram_fraction" | "histogram_quantile"
-        | "histogram_quantiles" => {
-            histogram::eval(cx, c, steps)
-        }
+        "histogram_count"
+        | "histogram_sum"
+        | "histogram_avg"
+        | "histogram_stddev"
+        | "histogram_stdvar"
+        | "histogram_fraction"
+        | "histogram_quantile"
+        | "histogram_quantiles" => histogram::eval(cx, c, steps),
         _ => range_function(cx, c, steps),
     }
 }
@@ -451,7 +456,9 @@ fn extended_value(
         _ => {
             let is_counter = name != "delta";
             let mut last = f.len() - 1;
-            let first = f[..last].partition_point(|x| x.t <= window.start).saturating_sub(1);
+            let first = f[..last]
+                .partition_point(|x| x.t <= window.start)
+                .saturating_sub(1);
             if smoothed {
                 last = f[..last].partition_point(|x| x.t < window.end);
             }
@@ -462,8 +469,16 @@ fn extended_value(
             let right = pick_right(f, last, window.end, smoothed, is_counter);
             let mut result = right - left;
             if is_counter {
-                let a = if f[first].t <= window.start { first + 1 } else { first };
-                let b = if f[last].t >= window.end { last } else { last + 1 };
+                let a = if f[first].t <= window.start {
+                    first + 1
+                } else {
+                    first
+                };
+                let b = if f[last].t >= window.end {
+                    last
+                } else {
+                    last + 1
+                };
                 let mut prev = left;
                 for x in f.get(a..b).unwrap_or_default() {
                     if x.f < prev {
@@ -588,15 +603,8 @@ fn range_value(
     }
     Ok(match name {
         "rate" | "increase" | "delta" => {
-            let (v, annos) = extrapolated_rate(
-                f,
-                h,
-                window,
-                name != "delta",
-                name == "rate",
-                metric,
-                p,
-            );
+            let (v, annos) =
+                extrapolated_rate(f, h, window, name != "delta", name == "rate", metric, p);
             cx.annotations.merge(annos);
             v
         }
@@ -623,9 +631,7 @@ fn range_value(
                     let mut sum = crate::value::histogram::HistogramSum::default();
                     for x in h {
                         if sum.push(&x.h).is_err() {
-                            cx.annotate(Annotation::mixed_exponential_custom_histograms(
-                                metric, p,
-                            ));
+                            cx.annotate(Annotation::mixed_exponential_custom_histograms(metric, p));
                             return Ok(None);
                         }
                     }
@@ -635,9 +641,7 @@ fn range_value(
                     let mut mean = HistogramMean::default();
                     for x in h {
                         if mean.push(&x.h).is_err() {
-                            cx.annotate(Annotation::mixed_exponential_custom_histograms(
-                                metric, p,
-                            ));
+                            cx.annotate(Annotation::mixed_exponential_custom_histograms(metric, p));
                             return Ok(None);
                         }
                     }

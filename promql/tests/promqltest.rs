@@ -57,8 +57,14 @@ fn prometheus_test_scripts() {
             failures.insert(format!("{file}:{num}"), rest.trim().to_owned());
         }
     }
-    let script_errors: Vec<&str> = text.lines().filter(|l| l.contains(": script error:")).collect();
-    assert!(script_errors.is_empty(), "scripts did not parse: {script_errors:?}");
+    let script_errors: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(": script error:"))
+        .collect();
+    assert!(
+        script_errors.is_empty(),
+        "scripts did not parse: {script_errors:?}"
+    );
 
     let known = known_failures(&std::fs::read_to_string(KNOWN).unwrap_or_default());
     if std::env::var_os("UPDATE_KNOWN_FAILURES").is_some() {
@@ -80,6 +86,12 @@ fn prometheus_test_scripts() {
     let new: Vec<_> = failing.difference(&listed).collect();
     let fixed: Vec<_> = listed.difference(&failing).collect();
     println!("promqltest: {passed} passed, {failed} failed");
-    assert!(new.is_empty(), "evals failing that are not in known-failures.txt: {new:?}");
-    assert!(fixed.is_empty(), "evals now passing; remove them from known-failures.txt: {fixed:?}");
+    assert!(
+        new.is_empty(),
+        "evals failing that are not in known-failures.txt: {new:?}"
+    );
+    assert!(
+        fixed.is_empty(),
+        "evals now passing; remove them from known-failures.txt: {fixed:?}"
+    );
 }

@@ -154,7 +154,11 @@ fn format_plain(f: f64) -> String {
     if f.is_nan() {
         "NaN".into()
     } else if f.is_infinite() {
-        if f > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         format!("{f}")
     }
@@ -177,7 +181,10 @@ fn histogram_string(h: &crate::value::histogram::FloatHistogram) -> String {
         format!("count:{}", go_float(h.count)),
         format!("sum:{}", go_float(h.sum)),
     ];
-    let negative: Vec<_> = h.negative_bucket_iter().filter(|b| b.count != 0.0).collect();
+    let negative: Vec<_> = h
+        .negative_bucket_iter()
+        .filter(|b| b.count != 0.0)
+        .collect();
     parts.extend(negative.iter().rev().map(bucket));
     if h.zero_count != 0.0 {
         parts.extend(h.zero_bucket().as_ref().map(bucket));
@@ -278,10 +285,16 @@ fn aggregate_step(
                     }
                     let (h, notes) = if op == AggregateOp::Sum {
                         let acc = g.hsum.as_ref();
-                        (acc.and_then(HistogramSum::result), acc.map(HistogramSum::notes))
+                        (
+                            acc.and_then(HistogramSum::result),
+                            acc.map(HistogramSum::notes),
+                        )
                     } else {
                         let acc = g.hmean.as_ref();
-                        (acc.and_then(HistogramMean::result), acc.map(HistogramMean::notes))
+                        (
+                            acc.and_then(HistogramMean::result),
+                            acc.map(HistogramMean::notes),
+                        )
                     };
                     if let Some(n) = notes {
                         if n.counter_reset_collision {
@@ -339,7 +352,11 @@ fn aggregate_step(
                     g.floats.iter().for_each(|f| acc.push(*f));
                     acc.variance()
                 };
-                let v = if op == AggregateOp::Stddev { v.sqrt() } else { v };
+                let v = if op == AggregateOp::Stddev {
+                    v.sqrt()
+                } else {
+                    v
+                };
                 push(g.labels, PointValue::Float(v), g.drop_name);
             }
             AggregateOp::Quantile => {

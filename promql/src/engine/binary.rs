@@ -124,7 +124,12 @@ fn incompatible(l: &str, op: BinaryOp, r: &str, p: PositionRange) -> Elem {
     Elem {
         value: None,
         keep: false,
-        note: Some(Annotation::incompatible_types_in_bin_op(l, op.as_str(), r, p)),
+        note: Some(Annotation::incompatible_types_in_bin_op(
+            l,
+            op.as_str(),
+            r,
+            p,
+        )),
     }
 }
 
@@ -158,9 +163,9 @@ fn combine(
                 note,
             })
         }
-        Err(HistogramError::IncompatibleSchema) => Err(exec_err(
-            HistogramError::IncompatibleSchema.to_string(),
-        )),
+        Err(HistogramError::IncompatibleSchema) => {
+            Err(exec_err(HistogramError::IncompatibleSchema.to_string()))
+        }
     }
 }
 
@@ -390,11 +395,11 @@ fn vector_vector(
     let mut matched = Matched::default();
     let mut out = Vec::new();
     let do_op = |cx: &mut Ctx<'_>,
-                     matched: &mut Matched,
-                     ls: &Sample,
-                     rs: &Sample,
-                     key: Labels,
-                     out: &mut Vector|
+                 matched: &mut Matched,
+                 ls: &Sample,
+                 rs: &Sample,
+                 key: Labels,
+                 out: &mut Vector|
      -> Result<(), EngineError> {
         let (lv, rv) = if one_to_many {
             (&rs.value, &ls.value)

@@ -411,11 +411,7 @@ impl Ctx<'_> {
     }
 
     /// Evaluates an expression that must be an instant vector, one vector per step.
-    pub fn eval_vector(
-        &mut self,
-        expr: &Expr,
-        steps: Steps,
-    ) -> Result<Vec<Vector>, EngineError> {
+    pub fn eval_vector(&mut self, expr: &Expr, steps: Steps) -> Result<Vec<Vector>, EngineError> {
         match self.eval(expr, steps)? {
             Stepped::Vector(v) => Ok(v),
             _ => Err(exec_err(format!("expected an instant vector, got {expr}"))),
@@ -544,7 +540,9 @@ impl Ctx<'_> {
                     match (floats.get(k), k.checked_sub(1).map(|j| floats[j])) {
                         (Some(x), _) if x.t == r => Some(PointValue::Float(x.f)),
                         (Some(next), Some(prev)) => Some(PointValue::Float(
-                            prev.f + (next.f - prev.f) * (r - prev.t) as f64 / (next.t - prev.t) as f64,
+                            prev.f
+                                + (next.f - prev.f) * (r - prev.t) as f64
+                                    / (next.t - prev.t) as f64,
                         )),
                         (None, Some(prev)) => Some(PointValue::Float(prev.f)),
                         _ => None,
@@ -613,7 +611,11 @@ impl Ctx<'_> {
                 let lo = refs.iter().min().copied().unwrap_or(steps.start);
                 let hi = refs.iter().max().copied().unwrap_or(steps.end);
                 let lookback = self.opts.lookback_delta_ms;
-                let before_ms = if vs.anchored || vs.smoothed { lookback } else { 0 };
+                let before_ms = if vs.anchored || vs.smoothed {
+                    lookback
+                } else {
+                    0
+                };
                 let after_ms = if vs.smoothed { lookback } else { 0 };
                 let series =
                     self.select(vs, lo - range_ms - before_ms + 1, hi + after_ms, false)?;
@@ -767,7 +769,13 @@ pub(crate) fn interpolate(p1: FPoint, p2: FPoint, t: i64, is_counter: bool) -> f
 }
 
 /// The value at the start of an extended range.
-pub(crate) fn pick_left(f: &[FPoint], first: usize, start: i64, smoothed: bool, counter: bool) -> f64 {
+pub(crate) fn pick_left(
+    f: &[FPoint],
+    first: usize,
+    start: i64,
+    smoothed: bool,
+    counter: bool,
+) -> f64 {
     if smoothed && f[first].t < start && first + 1 < f.len() {
         return interpolate(f[first], f[first + 1], start, counter);
     }
@@ -775,7 +783,13 @@ pub(crate) fn pick_left(f: &[FPoint], first: usize, start: i64, smoothed: bool, 
 }
 
 /// The value at the end of an extended range.
-pub(crate) fn pick_right(f: &[FPoint], last: usize, end: i64, smoothed: bool, counter: bool) -> f64 {
+pub(crate) fn pick_right(
+    f: &[FPoint],
+    last: usize,
+    end: i64,
+    smoothed: bool,
+    counter: bool,
+) -> f64 {
     if smoothed && last > 0 && f[last].t > end {
         return interpolate(f[last - 1], f[last], end, counter);
     }

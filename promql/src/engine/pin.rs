@@ -53,7 +53,12 @@ mod tests {
             Some("rate(x[5m] @ 10.000) + y @ 10.000")
         );
         assert_eq!(
-            pin_at("sum_over_time(x[5m:1m]) + sum_over_time(y[5m:1m] @ 20)", 10_000, &o).as_deref(),
+            pin_at(
+                "sum_over_time(x[5m:1m]) + sum_over_time(y[5m:1m] @ 20)",
+                10_000,
+                &o
+            )
+            .as_deref(),
             Some("sum_over_time(x[5m:1m] @ 10.000) + sum_over_time(y[5m:1m] @ 20.000)")
         );
     }

@@ -1,8 +1,8 @@
 //! Calendar functions (`hour`, `day_of_week`, `days_in_month`, …) in UTC.
 
+use crate::ast::Call;
 use crate::engine::EngineError;
 use crate::engine::eval::{Ctx, Stepped, Steps};
-use crate::ast::Call;
 use crate::value::labels::Labels;
 use crate::value::{PointValue, Sample};
 
@@ -118,10 +118,16 @@ mod tests {
     fn civil_fields() {
         // 2024-02-29T13:45:00Z, a Thursday.
         let c = civil(1_709_214_300);
-        assert_eq!((c.year, c.month, c.day, c.hour, c.minute), (2024, 2, 29, 13, 45));
+        assert_eq!(
+            (c.year, c.month, c.day, c.hour, c.minute),
+            (2024, 2, 29, 13, 45)
+        );
         assert_eq!((c.weekday, c.yday), (4, 60));
         assert_eq!(field("days_in_month", 1_709_214_300.0), 29.0);
         let epoch = civil(0);
-        assert_eq!((epoch.year, epoch.month, epoch.day, epoch.weekday), (1970, 1, 1, 4));
+        assert_eq!(
+            (epoch.year, epoch.month, epoch.day, epoch.weekday),
+            (1970, 1, 1, 4)
+        );
     }
 }

@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 
-use crate::engine::EngineError;
-use crate::engine::eval::{Ctx, Stepped, Steps};
 use crate::ast::Call;
+use crate::engine::EngineError;
 use crate::engine::eval::pos;
+use crate::engine::eval::{Ctx, Stepped, Steps};
 use crate::kernels::{ClassicBucket, bucket_fraction, bucket_quantile};
 use crate::value::annotations::Annotation;
 use crate::value::histogram::{
@@ -45,7 +45,8 @@ pub(super) fn eval(cx: &mut Ctx<'_>, c: &Call, steps: Steps) -> Result<Stepped, 
                     if !(0.0..=1.0).contains(&q) {
                         cx.annotate(Annotation::invalid_quantile(q, *qpos));
                     }
-                    for mut s in quantile_or_fraction(cx, "histogram_quantile", &[q], vec.clone(), p)
+                    for mut s in
+                        quantile_or_fraction(cx, "histogram_quantile", &[q], vec.clone(), p)
                     {
                         s.labels.set(label.clone(), open_metrics_float(q));
                         step.push(s);
@@ -112,7 +113,11 @@ fn open_metrics_float(f: f64) -> String {
     if f.is_nan() {
         "NaN".into()
     } else if f.is_infinite() {
-        if f > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else if f == f.trunc() && f.abs() < 1e15 {
         format!("{f:.1}")
     } else {

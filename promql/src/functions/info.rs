@@ -56,7 +56,10 @@ fn first_selector(cx: &Ctx<'_>, e: &Expr) -> Option<(Option<AtModifier>, i64)> {
             let own = sq.offset.as_ref().map_or(0, |o| cx.duration_ms(o));
             Some((at.or(sq.at), offset + own))
         }
-        other => other.children().into_iter().find_map(|c| first_selector(cx, c)),
+        other => other
+            .children()
+            .into_iter()
+            .find_map(|c| first_selector(cx, c)),
     }
 }
 

@@ -2,10 +2,10 @@
 
 use regex::Regex;
 
-use crate::engine::EngineError;
-use crate::engine::eval::{Ctx, Stepped, Steps, exec_err};
 use crate::ast::{Call, Expr};
+use crate::engine::EngineError;
 use crate::engine::eval::go_quote_bytes;
+use crate::engine::eval::{Ctx, Stepped, Steps, exec_err};
 
 /// Reads a string-literal argument; label names must be valid UTF-8.
 fn label_arg(e: &Expr, what: &str, func: &str) -> Result<String, EngineError> {
@@ -36,8 +36,11 @@ pub(super) fn label_replace(
     let replacement = label_arg(&c.args[2], "replacement", F)?;
     let src = label_arg(&c.args[3], "source label name", F)?;
     let pattern = label_arg(&c.args[4], "regular expression", F)?;
-    let re = Regex::new(&format!("^(?s:{pattern})$"))
-        .map_err(|_| exec_err(format!("invalid regular expression in label_replace(): {pattern}")))?;
+    let re = Regex::new(&format!("^(?s:{pattern})$")).map_err(|_| {
+        exec_err(format!(
+            "invalid regular expression in label_replace(): {pattern}"
+        ))
+    })?;
     if !valid_label_name(&dst) {
         return Err(exec_err(format!(
             "invalid destination label name in label_replace(): {dst}"
@@ -66,11 +69,7 @@ pub(super) fn label_replace(
     Ok(Stepped::Vector(out))
 }
 
-pub(super) fn label_join(
-    cx: &mut Ctx<'_>,
-    c: &Call,
-    steps: Steps,
-) -> Result<Stepped, EngineError> {
+pub(super) fn label_join(cx: &mut Ctx<'_>, c: &Call, steps: Steps) -> Result<Stepped, EngineError> {
     const F: &str = "label_join";
     let dst = label_arg(&c.args[1], "destination label name", F)?;
     let sep = label_arg(&c.args[2], "separator", F)?;
@@ -150,9 +149,7 @@ fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
                 let (dx, dy) = (&x[..nx], &y[..ny]);
                 let tx = dx.iter().skip_while(|c| **c == b'0').count();
                 let ty = dy.iter().skip_while(|c| **c == b'0').count();
-                let o = tx
-                    .cmp(&ty)
-                    .then_with(|| dx[nx - tx..].cmp(&dy[ny - ty..]));
+                let o = tx.cmp(&ty).then_with(|| dx[nx - tx..].cmp(&dy[ny - ty..]));
                 if o.is_ne() {
                     return o;
                 }
