@@ -11,7 +11,8 @@ mod labels;
 use crate::ast::{Call, Expr};
 use crate::engine::EngineError;
 use crate::engine::eval::{
-    Ctx, RangeInput, RangeSeries, Stepped, Steps, exec_err, pick_left, pick_right, pos,
+    Ctx, RangeInput, RangeSeries, Stepped, Steps, exec_err, interpolate_histograms, pick_left,
+    pick_right, pos,
 };
 use crate::kernels::{
     RangeWindow, avg_over_time, changes, count_over_time, deriv, double_exponential_smoothing,
@@ -21,7 +22,7 @@ use crate::kernels::{
     ts_of_last_over_time, ts_of_max_over_time, ts_of_min_over_time,
 };
 use crate::value::annotations::{Annotation, PositionRange};
-use crate::value::histogram::HistogramMean;
+use crate::value::histogram::{CounterResetHint, FloatHistogram, HistogramMean};
 use crate::value::labels::Labels;
 use crate::value::{FPoint, HPoint, Point, PointValue, Sample, Vector};
 
@@ -452,7 +453,7 @@ fn extended_value(
             };
             v.map(PointValue::Float)
         }
-        _ if f.is_empty() => None,
+        _ if f.is_empty() => extended_histogram_rate(cx, name, h, window, smoothed, metric, p),
         _ => {
             let is_counter = name != "delta";
             let mut last = f.len() - 1;
@@ -496,6 +497,165 @@ fn extended_value(
             Some(PointValue::Float(result))
         }
     }
+}
+
+/// Adds `b` to or subtracts it from `a`, annotating as Prometheus does; `None` when the
+/// layouts cannot be combined.
+fn combine_histograms(
+    cx: &mut Ctx<'_>,
+    a: &FloatHistogram,
+    b: &FloatHistogram,
+    add: bool,
+    metric: &str,
+    p: PositionRange,
+) -> Option<FloatHistogram> {
+    let (res, op) = if add {
+        (a.add(b), "addition")
+    } else {
+        (a.sub(b), "subtraction")
+    };
+    match res {
+        Ok(c) => {
+            if c.custom_buckets_reconciled {
+                cx.annotate(Annotation::mismatched_custom_buckets(op, p));
+            }
+            Some(c.histogram)
+        }
+        Err(_) => {
+            cx.annotate(Annotation::mixed_exponential_custom_histograms(metric, p));
+            None
+        }
+    }
+}
+
+/// The histogram at an extended range bound: the sample itself, or (smoothed) interpolated.
+fn histogram_at(
+    cx: &mut Ctx<'_>,
+    h: &[HPoint],
+    i: usize,
+    neighbour: Option<usize>,
+    t: i64,
+    is_counter: bool,
+    metric: &str,
+    p: PositionRange,
+) -> Option<FloatHistogram> {
+    let Some(j) = neighbour else {
+        return Some(h[i].h.clone());
+    };
+    let (a, b) = if j > i {
+        (&h[i], &h[j])
+    } else {
+        (&h[j], &h[i])
+    };
+    match interpolate_histograms(a, b, t, is_counter, &mut cx.annotations, p) {
+        Ok(x) => Some(x),
+        Err(_) => {
+            cx.annotate(Annotation::mixed_exponential_custom_histograms(metric, p));
+            None
+        }
+    }
+}
+
+/// `rate`, `increase` and `delta` of native histograms over an `anchored` or `smoothed` range.
+fn extended_histogram_rate(
+    cx: &mut Ctx<'_>,
+    name: &str,
+    h: &[HPoint],
+    window: RangeWindow,
+    smoothed: bool,
+    metric: &str,
+    p: PositionRange,
+) -> Option<PointValue> {
+    let is_counter = name != "delta";
+    let mut last = h.len().checked_sub(1)?;
+    let first = h[..last]
+        .partition_point(|x| x.t <= window.start)
+        .saturating_sub(1);
+    if smoothed {
+        last = h[..last].partition_point(|x| x.t < window.end);
+    }
+    if h[last].t <= window.start || (smoothed && h[first].t > window.end) {
+        return None;
+    }
+    let custom = h[first].h.uses_custom_buckets();
+    for x in &h[first..=last] {
+        if x.h.uses_custom_buckets() != custom {
+            cx.annotate(Annotation::mixed_exponential_custom_histograms(metric, p));
+            return None;
+        }
+        if is_counter && x.h.counter_reset_hint == CounterResetHint::Gauge {
+            cx.annotate(Annotation::native_histogram_not_counter(metric, p));
+        }
+    }
+    let left_neighbour =
+        (smoothed && h[first].t < window.start && first + 1 < h.len()).then_some(first + 1);
+    let right_neighbour = (smoothed && last > 0 && h[last].t > window.end).then(|| last - 1);
+    let left = histogram_at(
+        cx,
+        h,
+        first,
+        left_neighbour,
+        window.start,
+        is_counter,
+        metric,
+        p,
+    )?;
+    let right = histogram_at(
+        cx,
+        h,
+        last,
+        right_neighbour,
+        window.end,
+        is_counter,
+        metric,
+        p,
+    )?;
+    if !is_counter
+        && (left.counter_reset_hint != CounterResetHint::Gauge
+            || right.counter_reset_hint != CounterResetHint::Gauge)
+    {
+        cx.annotate(Annotation::native_histogram_not_gauge(metric, p));
+    }
+    let mut result = combine_histograms(cx, &right, &left, false, metric, p)?;
+    if is_counter {
+        let mut start = first + 1;
+        let mut prev = left.clone();
+        if smoothed
+            && h[first].t < window.start
+            && first + 1 < h.len()
+            && h[first + 1].h.detect_reset(&h[first].h)
+        {
+            prev = h[first + 1].h.clone();
+            start += 1;
+        }
+        let mut correction: Option<FloatHistogram> = None;
+        if start <= last {
+            let mut add = |cx: &mut Ctx<'_>, x: &FloatHistogram| -> Option<()> {
+                correction = Some(match &correction {
+                    None => x.clone(),
+                    Some(c) => combine_histograms(cx, c, x, true, metric, p)?,
+                });
+                Some(())
+            };
+            for x in &h[start..last] {
+                if x.h.detect_reset(&prev) {
+                    add(cx, &prev)?;
+                }
+                prev = x.h.clone();
+            }
+            if right.detect_reset(&prev) {
+                add(cx, &prev)?;
+            }
+        }
+        if let Some(c) = correction {
+            result = combine_histograms(cx, &result, &c, true, metric, p)?;
+        }
+    }
+    if name == "rate" {
+        result = result.div(window.seconds());
+    }
+    result.counter_reset_hint = CounterResetHint::Gauge;
+    Some(PointValue::Histogram(result.compact(0)))
 }
 
 fn range_function(cx: &mut Ctx<'_>, c: &Call, steps: Steps) -> Result<Stepped, EngineError> {

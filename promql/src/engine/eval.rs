@@ -6,7 +6,7 @@ use super::{EngineError, EngineOptions, Limits, QueryResult, QueryStats};
 use crate::ast::{AtModifier, DurationExpr, Expr, Span, SubqueryExpr, UnaryOp, VectorSelector};
 use crate::storage::{Matcher, Queryable};
 use crate::value::annotations::{Annotation, Annotations, PositionRange};
-use crate::value::histogram::CounterResetHint;
+use crate::value::histogram::{CounterResetHint, FloatHistogram, HistogramError};
 use crate::value::labels::Labels;
 use crate::value::{
     FPoint, HPoint, Matrix, PointValue, Sample, Scalar, Series, StringValue, Value, Vector,
@@ -552,26 +552,22 @@ impl Ctx<'_> {
                     match (hists.get(k), k.checked_sub(1).map(|j| &hists[j])) {
                         (Some(x), _) if x.t == r => Some(PointValue::Histogram(x.h.clone())),
                         (Some(next), Some(prev)) => {
-                            let fraction = (r - prev.t) as f64 / (next.t - prev.t) as f64;
                             let is_counter = prev.h.counter_reset_hint != CounterResetHint::Gauge
                                 || next.h.counter_reset_hint != CounterResetHint::Gauge;
-                            if is_counter && next.h.detect_reset(&prev.h) {
-                                Some(PointValue::Histogram(next.h.mul(fraction)))
-                            } else {
-                                match next
-                                    .h
-                                    .sub(&prev.h)
-                                    .and_then(|d| d.histogram.mul(fraction).add(&prev.h))
-                                {
-                                    Ok(c) => Some(PointValue::Histogram(c.histogram)),
-                                    Err(_) => {
-                                        self.annotate(
-                                            Annotation::mixed_exponential_custom_histograms(
-                                                &metric, p,
-                                            ),
-                                        );
-                                        None
-                                    }
+                            match interpolate_histograms(
+                                prev,
+                                next,
+                                r,
+                                is_counter,
+                                &mut self.annotations,
+                                p,
+                            ) {
+                                Ok(h) => Some(PointValue::Histogram(h)),
+                                Err(_) => {
+                                    self.annotate(Annotation::mixed_exponential_custom_histograms(
+                                        &metric, p,
+                                    ));
+                                    None
                                 }
                             }
                         }
@@ -794,4 +790,35 @@ pub(crate) fn pick_right(
         return interpolate(f[last - 1], f[last], end, counter);
     }
     f[last].f
+}
+
+/// Linear interpolation at `t` between two histogram samples; a counter that was reset is
+/// taken to have restarted from zero. Reconciled custom bounds are noted in `annos`.
+pub(crate) fn interpolate_histograms(
+    p1: &HPoint,
+    p2: &HPoint,
+    t: i64,
+    is_counter: bool,
+    annos: &mut Annotations,
+    pos: PositionRange,
+) -> Result<FloatHistogram, HistogramError> {
+    if t == p1.t {
+        return Ok(p1.h.clone());
+    }
+    if t == p2.t {
+        return Ok(p2.h.clone());
+    }
+    let fraction = (t - p1.t) as f64 / (p2.t - p1.t) as f64;
+    if is_counter && p2.h.detect_reset(&p1.h) {
+        return Ok(p2.h.mul(fraction));
+    }
+    let diff = p2.h.sub(&p1.h)?;
+    if diff.custom_buckets_reconciled {
+        annos.add(Annotation::mismatched_custom_buckets("subtraction", pos));
+    }
+    let sum = diff.histogram.mul(fraction).add(&p1.h)?;
+    if sum.custom_buckets_reconciled {
+        annos.add(Annotation::mismatched_custom_buckets("addition", pos));
+    }
+    Ok(sum.histogram)
 }
