@@ -169,6 +169,23 @@ fn combine(
     }
 }
 
+/// Multiplies or divides a histogram by a float. A negative factor makes it a gauge, and
+/// dividing by zero leaves no buckets, only infinite (or NaN) totals, as in Prometheus.
+fn scale(h: &FloatHistogram, factor: f64, divide: bool) -> FloatHistogram {
+    let mut out = if divide { h.div(factor) } else { h.mul(factor) };
+    if factor < 0.0 {
+        out.counter_reset_hint = CounterResetHint::Gauge;
+    }
+    if divide && factor == 0.0 {
+        out.positive_buckets.clear();
+        out.negative_buckets.clear();
+        out.positive_spans.clear();
+        out.negative_spans.clear();
+        return out;
+    }
+    out.compact(0)
+}
+
 fn elem_op(
     op: BinaryOp,
     l: &PointValue,
@@ -196,7 +213,7 @@ fn elem_op(
         }
         (PointValue::Float(a), PointValue::Histogram(h)) => match op {
             BinaryOp::Mul => Elem {
-                value: Some(PointValue::Histogram(h.mul(*a).compact(0))),
+                value: Some(PointValue::Histogram(scale(h, *a, false))),
                 keep: true,
                 note: None,
             },
@@ -204,12 +221,12 @@ fn elem_op(
         },
         (PointValue::Histogram(h), PointValue::Float(b)) => match op {
             BinaryOp::Mul => Elem {
-                value: Some(PointValue::Histogram(h.mul(*b).compact(0))),
+                value: Some(PointValue::Histogram(scale(h, *b, false))),
                 keep: true,
                 note: None,
             },
             BinaryOp::Div => Elem {
-                value: Some(PointValue::Histogram(h.div(*b).compact(0))),
+                value: Some(PointValue::Histogram(scale(h, *b, true))),
                 keep: true,
                 note: None,
             },

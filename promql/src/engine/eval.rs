@@ -551,6 +551,14 @@ impl Ctx<'_> {
                     let k = hists.partition_point(|x| x.t < r);
                     match (hists.get(k), k.checked_sub(1).map(|j| &hists[j])) {
                         (Some(x), _) if x.t == r => Some(PointValue::Histogram(x.h.clone())),
+                        (Some(next), Some(prev))
+                            if prev.h.uses_custom_buckets() != next.h.uses_custom_buckets() =>
+                        {
+                            self.annotate(Annotation::mixed_exponential_custom_histograms(
+                                &metric, p,
+                            ));
+                            None
+                        }
                         (Some(next), Some(prev)) => {
                             let is_counter = prev.h.counter_reset_hint != CounterResetHint::Gauge
                                 || next.h.counter_reset_hint != CounterResetHint::Gauge;
