@@ -22,7 +22,7 @@ use crate::kernels::{
     ts_of_last_over_time, ts_of_max_over_time, ts_of_min_over_time,
 };
 use crate::value::annotations::{Annotation, PositionRange};
-use crate::value::histogram::{CounterResetHint, FloatHistogram, HistogramMean};
+use crate::value::histogram::{CounterResetHint, FloatHistogram, HistogramError, HistogramMean};
 use crate::value::labels::Labels;
 use crate::value::{FPoint, HPoint, Point, PointValue, Sample, Vector};
 
@@ -528,32 +528,25 @@ fn combine_histograms(
     }
 }
 
-/// The histogram at an extended range bound: the sample itself, or (smoothed) interpolated.
+/// The histogram at an extended range bound: sample `i` itself, or (smoothed) the value
+/// interpolated at `t` between it and its `neighbour`.
 fn histogram_at(
     cx: &mut Ctx<'_>,
     h: &[HPoint],
-    i: usize,
-    neighbour: Option<usize>,
+    (i, neighbour): (usize, Option<usize>),
     t: i64,
     is_counter: bool,
-    metric: &str,
     p: PositionRange,
-) -> Option<FloatHistogram> {
+) -> Result<FloatHistogram, HistogramError> {
     let Some(j) = neighbour else {
-        return Some(h[i].h.clone());
+        return Ok(h[i].h.clone());
     };
     let (a, b) = if j > i {
         (&h[i], &h[j])
     } else {
         (&h[j], &h[i])
     };
-    match interpolate_histograms(a, b, t, is_counter, &mut cx.annotations, p) {
-        Ok(x) => Some(x),
-        Err(_) => {
-            cx.annotate(Annotation::mixed_exponential_custom_histograms(metric, p));
-            None
-        }
-    }
+    interpolate_histograms(a, b, t, is_counter, &mut cx.annotations, p)
 }
 
 /// `rate`, `increase` and `delta` of native histograms over an `anchored` or `smoothed` range.
@@ -590,26 +583,14 @@ fn extended_histogram_rate(
     let left_neighbour =
         (smoothed && h[first].t < window.start && first + 1 < h.len()).then_some(first + 1);
     let right_neighbour = (smoothed && last > 0 && h[last].t > window.end).then(|| last - 1);
-    let left = histogram_at(
-        cx,
-        h,
-        first,
-        left_neighbour,
-        window.start,
-        is_counter,
-        metric,
-        p,
-    )?;
-    let right = histogram_at(
-        cx,
-        h,
-        last,
-        right_neighbour,
-        window.end,
-        is_counter,
-        metric,
-        p,
-    )?;
+    let bounds = histogram_at(cx, h, (first, left_neighbour), window.start, is_counter, p)
+        .and_then(|l| {
+            histogram_at(cx, h, (last, right_neighbour), window.end, is_counter, p).map(|r| (l, r))
+        });
+    let Ok((left, right)) = bounds else {
+        cx.annotate(Annotation::mixed_exponential_custom_histograms(metric, p));
+        return None;
+    };
     if !is_counter
         && (left.counter_reset_hint != CounterResetHint::Gauge
             || right.counter_reset_hint != CounterResetHint::Gauge)

@@ -26,6 +26,23 @@
 //! assert_eq!(parse("1 +").unwrap_err().to_string(), "1:4: parse error: unexpected end of input");
 //! ```
 //!
+//! The engine evaluates queries with Prometheus 3.x semantics ([`Engine`]):
+//!
+//! ```
+//! use ampd_promql::{Engine, EngineOptions, Labels, MemoryStorage, PointValue, Value};
+//!
+//! let mut storage = MemoryStorage::new();
+//! for job in ["a", "b"] {
+//!     let labels = Labels::from_pairs([("__name__", "up"), ("job", job)]);
+//!     storage.append(labels, 0, PointValue::Float(1.0));
+//! }
+//! let engine = Engine::new(EngineOptions::default());
+//! let result = engine.instant(&storage, "count(up)", 60_000).unwrap();
+//! assert!(matches!(result.value, Value::Vector(v) if v[0].value == PointValue::Float(2.0)));
+//! let err = engine.instant(&storage, "up +", 0).unwrap_err();
+//! assert_eq!(err.kind(), ampd_promql::ErrorKind::BadData);
+//! ```
+//!
 //! The runtime underneath:
 //! - values: [`Labels`], native histograms ([`FloatHistogram`]), vectors, matrices, and the
 //!   [`Annotations`] a query returns;

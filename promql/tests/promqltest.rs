@@ -69,7 +69,7 @@ fn prometheus_test_scripts() {
     let known = known_failures(&std::fs::read_to_string(KNOWN).unwrap_or_default());
     if std::env::var_os("UPDATE_KNOWN_FAILURES").is_some() {
         let mut body = String::from(
-            "# Evals of /work/shared/promql-testdata that the engine does not pass yet:\n# <file>:<line> <reason>\n",
+            "# Evals of the Prometheus test scripts (shared/promql-testdata) the engine does not pass yet.\n# One line per eval: <file>:<line> <reason>. The corpus test fails if one of these passes.\n\n",
         );
         for (key, message) in &failures {
             let reason = known.get(key).cloned().unwrap_or_else(|| {

@@ -77,7 +77,8 @@ fn scalar_op(op: BinaryOp, a: f64, b: f64) -> f64 {
         BinaryOp::Sub => a - b,
         BinaryOp::Mul => a * b,
         BinaryOp::Div => a / b,
-        BinaryOp::Mod => go_mod(a, b),
+        // Rust's `%` on floats matches Go's math.Mod: the result takes the sign of `a`.
+        BinaryOp::Mod => a % b,
         BinaryOp::Pow => a.powf(b),
         BinaryOp::Atan2 => a.atan2(b),
         BinaryOp::Eql => bool_f(a == b),
@@ -92,11 +93,6 @@ fn scalar_op(op: BinaryOp, a: f64, b: f64) -> f64 {
         | BinaryOp::Or
         | BinaryOp::Unless => f64::NAN,
     }
-}
-
-/// Go's `math.Mod`: the result has the sign of `a`, like Rust's `%` on floats.
-fn go_mod(a: f64, b: f64) -> f64 {
-    a % b
 }
 
 /// Whether the operator turns the value into something that is no longer the metric.
