@@ -407,6 +407,12 @@ mod tests {
         });
         let err = small.instant(&s, "up_total[10m]", 600_000).unwrap_err();
         assert!(matches!(err, EngineError::TooManySamples));
+        let steps = small.range(&s, "1", 0, 60_000, 1_000).unwrap_err();
+        assert!(matches!(steps, EngineError::TooManySamples));
+        let sub = small
+            .instant(&s, "max_over_time(up_total[1h:1s])", 0)
+            .unwrap_err();
+        assert!(matches!(sub, EngineError::TooManySamples));
         assert_eq!(
             err.to_string(),
             "query processing would load too many samples into memory in query execution"

@@ -113,11 +113,13 @@ pub(crate) fn eval(
         _ => None,
     };
     let mut out = Vec::with_capacity(input.len());
+    let mut keys = GroupKeys::default();
     for (i, vec) in input.into_iter().enumerate() {
         cx.check()?;
         let p = scalars.as_ref().map_or(0.0, |v| v[i]);
         out.push(aggregate_step(
             cx,
+            &mut keys,
             a,
             vec,
             p,
@@ -197,8 +199,37 @@ fn histogram_string(h: &crate::value::histogram::FloatHistogram) -> String {
     format!("{{{}}}", parts.join(", "))
 }
 
+/// Output group of each input label set, computed once per series for all steps.
+#[derive(Default)]
+struct GroupKeys {
+    by_input: HashMap<Labels, usize>,
+    by_key: HashMap<Labels, usize>,
+    keys: Vec<Labels>,
+}
+
+impl GroupKeys {
+    fn id(&mut self, labels: &Labels, a: &AggregateExpr) -> usize {
+        if let Some(&id) = self.by_input.get(labels) {
+            return id;
+        }
+        let id = self.id_for_key(group_key(labels, a));
+        self.by_input.insert(labels.clone(), id);
+        id
+    }
+
+    fn id_for_key(&mut self, key: Labels) -> usize {
+        if let Some(&id) = self.by_key.get(&key) {
+            return id;
+        }
+        self.keys.push(key.clone());
+        self.by_key.insert(key, self.keys.len() - 1);
+        self.keys.len() - 1
+    }
+}
+
 fn aggregate_step(
     cx: &mut Ctx<'_>,
+    keys: &mut GroupKeys,
     a: &AggregateExpr,
     vec: Vector,
     param: f64,
@@ -206,21 +237,27 @@ fn aggregate_step(
     p: PositionRange,
 ) -> Result<Vector, EngineError> {
     let op = a.op;
-    let mut order: Vec<Labels> = Vec::new();
-    let mut groups: HashMap<Labels, Group> = HashMap::new();
+    let mut order: Vec<usize> = Vec::new();
+    let mut groups: Vec<Option<Group>> = Vec::new();
     for s in vec {
-        let mut key = group_key(&s.labels, a);
-        if op == AggregateOp::CountValues {
+        let id = if op == AggregateOp::CountValues {
+            let mut key = group_key(&s.labels, a);
             let v = match &s.value {
                 PointValue::Float(f) => format_plain(*f),
                 PointValue::Histogram(h) => histogram_string(h),
             };
             key.set(label.unwrap_or_default(), v);
+            keys.id_for_key(key)
+        } else {
+            keys.id(&s.labels, a)
+        };
+        if groups.len() <= id {
+            groups.resize_with(id + 1, || None);
         }
-        let g = groups.entry(key.clone()).or_insert_with(|| {
-            order.push(key.clone());
+        let g = groups[id].get_or_insert_with(|| {
+            order.push(id);
             Group {
-                labels: key,
+                labels: keys.keys[id].clone(),
                 ..Default::default()
             }
         });
@@ -255,8 +292,8 @@ fn aggregate_step(
         }
     }
     let mut out = Vector::new();
-    for key in order {
-        let Some(g) = groups.remove(&key) else {
+    for id in order {
+        let Some(g) = groups[id].take() else {
             continue;
         };
         let mut push = |labels: Labels, value: PointValue, drop_name: bool| {

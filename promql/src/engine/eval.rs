@@ -154,6 +154,11 @@ pub(crate) fn run(
         held: 0,
         is_range,
     };
+    // Every step holds at least one value, so a query with more steps than the sample limit
+    // is refused before anything is allocated for them.
+    if steps.len() > limits.max_samples {
+        return Err(EngineError::TooManySamples);
+    }
     let value = match expr.value_type() {
         crate::ast::ValueType::RangeVector => {
             let input = cx.range_input(expr, steps)?;
@@ -675,6 +680,9 @@ impl Ctx<'_> {
                 end: hi,
                 interval: step_ms,
             };
+            if inner.len() > self.limits.max_samples {
+                return Err(EngineError::TooManySamples);
+            }
             let vectors = self.eval_vector(&sq.expr, inner)?;
             let mut index: HashMap<(Labels, bool), usize> = HashMap::new();
             for (i, vec) in vectors.into_iter().enumerate() {
