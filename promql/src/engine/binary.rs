@@ -496,3 +496,52 @@ fn vector_vector(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vm(on: bool, labels: &[&str], card: Cardinality, include: &[&str]) -> VectorMatching {
+        VectorMatching {
+            card,
+            matching_labels: labels.iter().map(|s| (*s).to_owned()).collect(),
+            on,
+            include: include.iter().map(|s| (*s).to_owned()).collect(),
+            fill: FillValues::default(),
+        }
+    }
+
+    fn l(pairs: &[(&str, &str)]) -> Labels {
+        Labels::from_pairs(pairs.iter().copied())
+    }
+
+    #[test]
+    fn matching_keys_drop_the_name_unless_on() {
+        let labels = l(&[("__name__", "x"), ("job", "a"), ("i", "1")]);
+        let ignoring = vm(false, &["i"], Cardinality::OneToOne, &[]);
+        assert_eq!(match_key(&labels, &ignoring), l(&[("job", "a")]));
+        let on = vm(true, &["__name__"], Cardinality::OneToOne, &[]);
+        assert_eq!(match_key(&labels, &on), l(&[("__name__", "x")]));
+    }
+
+    #[test]
+    fn group_left_copies_included_labels_from_the_one_side() {
+        let m = vm(true, &["job"], Cardinality::ManyToOne, &["version"]);
+        let out = result_labels(
+            &l(&[("__name__", "x"), ("job", "a"), ("i", "1")]),
+            &l(&[("__name__", "info"), ("job", "a"), ("version", "2")]),
+            BinaryOp::Mul,
+            &m,
+            false,
+        );
+        assert_eq!(out, l(&[("i", "1"), ("job", "a"), ("version", "2")]));
+    }
+
+    #[test]
+    fn histogram_and_float_mix_is_an_info_not_an_error() {
+        let p = PositionRange::default();
+        let h = PointValue::Histogram(FloatHistogram::default());
+        let e = elem_op(BinaryOp::Add, &h, &PointValue::Float(1.0), p).unwrap();
+        assert!(e.value.is_none() && e.note.is_some());
+    }
+}

@@ -838,3 +838,42 @@ pub(crate) fn interpolate_histograms(
     }
     Ok(sum.histogram)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pts(v: &[(i64, f64)]) -> Vec<FPoint> {
+        v.iter().map(|&(t, f)| FPoint { t, f }).collect()
+    }
+
+    #[test]
+    fn anchored_range_takes_the_sample_before_the_start() {
+        let f = pts(&[(0, 1.0), (30, 2.0), (60, 4.0)]);
+        let out = extend_floats(&f, 10, 60, false);
+        assert_eq!(out, pts(&[(10, 1.0), (30, 2.0), (60, 4.0)]));
+    }
+
+    #[test]
+    fn smoothed_range_interpolates_both_bounds() {
+        let f = pts(&[(0, 0.0), (20, 2.0), (40, 4.0)]);
+        let out = extend_floats(&f, 10, 30, true);
+        assert_eq!(out, pts(&[(10, 1.0), (20, 2.0), (30, 3.0)]));
+        // A counter that dropped restarts from zero.
+        let reset = interpolate(FPoint { t: 0, f: 10.0 }, FPoint { t: 10, f: 2.0 }, 5, true);
+        assert_eq!(reset, 1.0);
+    }
+
+    #[test]
+    fn steps_count_and_times() {
+        let s = Steps {
+            start: 0,
+            end: 120_000,
+            interval: 60_000,
+        };
+        assert_eq!(s.len(), 3);
+        assert_eq!(s.ts(2), 120_000);
+        assert_eq!(Steps::instant(5).len(), 1);
+        assert_eq!(go_quote_bytes(b"a\xc5z\""), "\"a\\xc5z\\\"\"");
+    }
+}

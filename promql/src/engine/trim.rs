@@ -173,3 +173,43 @@ fn infinite_bucket_trim(b: &Bucket, bound: f64, upper: bool) -> (f64, f64) {
     }
     (0.0, zero_if_inf(b.lower))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::histogram::{BucketSpan, CUSTOM_BUCKETS_SCHEMA};
+
+    fn custom() -> FloatHistogram {
+        // Buckets (-Inf,1] (1,2] (2,4] (4,+Inf] with 1, 2, 4, 1 observations.
+        FloatHistogram {
+            schema: CUSTOM_BUCKETS_SCHEMA,
+            count: 8.0,
+            sum: 20.0,
+            custom_values: vec![1.0, 2.0, 4.0],
+            positive_spans: vec![BucketSpan {
+                offset: 0,
+                length: 4,
+            }],
+            positive_buckets: vec![1.0, 2.0, 4.0, 1.0],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn upper_trim_interpolates_the_straddling_bucket() {
+        let h = trim_buckets(&custom(), 3.0, true);
+        // Half of (2,4] survives; (4,+Inf] is dropped; (-Inf,1] counts as [0,1].
+        assert_eq!(h.count, 1.0 + 2.0 + 2.0);
+        let expected_sum = 0.5 * 1.0 + 1.5 * 2.0 + 2.5 * 2.0;
+        assert!((h.sum - expected_sum).abs() < 1e-12, "{}", h.sum);
+    }
+
+    #[test]
+    fn lower_trim_keeps_what_is_above() {
+        let h = trim_buckets(&custom(), 2.0, false);
+        assert_eq!(h.count, 4.0 + 1.0);
+        // A bound on a bucket edge trims nothing more.
+        let same = trim_buckets(&h, 2.0, false);
+        assert_eq!(same, h);
+    }
+}
