@@ -1,72 +1,28 @@
 //! Calendar functions (`hour`, `day_of_week`, `days_in_month`, …) in UTC.
 
+use time::OffsetDateTime;
+
 use crate::ast::Call;
 use crate::engine::EngineError;
 use crate::engine::eval::{Ctx, Stepped, Steps};
 use crate::value::labels::Labels;
 use crate::value::{PointValue, Sample};
 
-/// A UTC date and time split into fields.
-struct Civil {
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: i64,
-    minute: i64,
-    weekday: i64,
-    yday: i64,
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in(year: i64, month: u32) -> u32 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Splits Unix seconds into UTC fields. The date arithmetic is the well-known days-to-civil
-/// conversion; no date crate is needed for these few fields.
-fn civil(secs: i64) -> Civil {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let yday = (1..month).map(|m| i64::from(days_in(year, m))).sum::<i64>() + i64::from(day);
-    Civil {
-        year,
-        month,
-        day,
-        hour: rem / 3600,
-        minute: rem % 3600 / 60,
-        weekday: (days + 4).rem_euclid(7),
-        yday,
-    }
-}
-
+/// The calendar field `name` of Unix time `secs` in UTC; NaN outside the dates the `time`
+/// crate represents.
 fn field(name: &str, secs: f64) -> f64 {
-    let c = civil(secs.floor() as i64);
+    let Ok(t) = OffsetDateTime::from_unix_timestamp(secs.floor() as i64) else {
+        return f64::NAN;
+    };
     match name {
-        "day_of_month" => f64::from(c.day),
-        "day_of_week" => c.weekday as f64,
-        "day_of_year" => c.yday as f64,
-        "days_in_month" => f64::from(days_in(c.year, c.month)),
-        "hour" => c.hour as f64,
-        "minute" => c.minute as f64,
-        "month" => f64::from(c.month),
-        _ => c.year as f64,
+        "day_of_month" => f64::from(t.day()),
+        "day_of_week" => f64::from(t.weekday().number_days_from_sunday()),
+        "day_of_year" => f64::from(t.ordinal()),
+        "days_in_month" => f64::from(t.month().length(t.year())),
+        "hour" => f64::from(t.hour()),
+        "minute" => f64::from(t.minute()),
+        "month" => f64::from(u8::from(t.month())),
+        _ => f64::from(t.year()),
     }
 }
 
@@ -115,19 +71,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn civil_fields() {
+    fn calendar_fields_in_utc() {
         // 2024-02-29T13:45:00Z, a Thursday.
-        let c = civil(1_709_214_300);
-        assert_eq!(
-            (c.year, c.month, c.day, c.hour, c.minute),
-            (2024, 2, 29, 13, 45)
-        );
-        assert_eq!((c.weekday, c.yday), (4, 60));
-        assert_eq!(field("days_in_month", 1_709_214_300.0), 29.0);
-        let epoch = civil(0);
-        assert_eq!(
-            (epoch.year, epoch.month, epoch.day, epoch.weekday),
-            (1970, 1, 1, 4)
-        );
+        let t = 1_709_214_300.0;
+        let got: Vec<f64> = [
+            "year",
+            "month",
+            "day_of_month",
+            "hour",
+            "minute",
+            "day_of_week",
+            "day_of_year",
+            "days_in_month",
+        ]
+        .iter()
+        .map(|n| field(n, t))
+        .collect();
+        assert_eq!(got, [2024.0, 2.0, 29.0, 13.0, 45.0, 4.0, 60.0, 29.0]);
+        assert_eq!(field("day_of_week", 0.0), 4.0);
+        assert!(field("year", 1e300).is_nan());
     }
 }
