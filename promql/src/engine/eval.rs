@@ -298,28 +298,39 @@ impl Ctx<'_> {
                     self.check()?;
                     self.hold(vec.len())?;
                     let t = steps.ts(i);
-                    let mut step_labels = std::collections::HashSet::new();
                     for s in vec {
                         let labels = if s.drop_name {
                             drop_metadata(&s.labels)
                         } else {
                             s.labels
                         };
-                        if !step_labels.insert(labels.clone()) {
+                        let idx = match by_labels.get(&labels) {
+                            Some(&idx) => idx,
+                            None => {
+                                out.push(Series {
+                                    labels: labels.clone(),
+                                    ..Default::default()
+                                });
+                                by_labels.insert(labels, out.len() - 1);
+                                out.len() - 1
+                            }
+                        };
+                        let series = &mut out[idx];
+                        // A second sample of the same series at this step means two inputs
+                        // ended up with the same labels.
+                        let last = series
+                            .floats
+                            .last()
+                            .map(|p| p.t)
+                            .max(series.histograms.last().map(|p| p.t));
+                        if last == Some(t) {
                             return Err(exec_err(
                                 "vector cannot contain metrics with the same labelset",
                             ));
                         }
-                        let idx = *by_labels.entry(labels.clone()).or_insert_with(|| {
-                            out.push(Series {
-                                labels,
-                                ..Default::default()
-                            });
-                            out.len() - 1
-                        });
                         match s.value {
-                            PointValue::Float(f) => out[idx].floats.push(FPoint { t, f }),
-                            PointValue::Histogram(h) => out[idx].histograms.push(HPoint { t, h }),
+                            PointValue::Float(f) => series.floats.push(FPoint { t, f }),
+                            PointValue::Histogram(h) => series.histograms.push(HPoint { t, h }),
                         }
                     }
                 }
