@@ -433,6 +433,24 @@ mod tests {
     }
 
     #[test]
+    fn extreme_times_do_not_overflow() {
+        let e = Engine::default();
+        let s = storage();
+        for q in [
+            "up_total @ 9000000000000",
+            "rate(up_total[1y] @ -9000000000000)",
+            "up_total offset -10000w",
+            "max_over_time(up_total[1h:1m] offset 10000w)",
+        ] {
+            let r = e.instant(&s, q, i64::MAX / 2);
+            assert!(
+                matches!(r, Ok(QueryResult { value: Value::Vector(ref v), .. }) if v.is_empty()),
+                "{q}: {r:?}"
+            );
+        }
+    }
+
+    #[test]
     fn experimental_functions_need_the_feature_flag() {
         let s = storage();
         let plain = Engine::default();

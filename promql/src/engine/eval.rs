@@ -85,8 +85,10 @@ pub(crate) struct RangeInput {
 impl RangeInput {
     /// Returns the samples of `s` within the window of step `i`.
     pub fn window<'a>(&self, s: &'a RangeSeries, i: usize) -> (&'a [FPoint], &'a [HPoint]) {
-        let end = self.refs[i] + self.after_ms;
-        let start = self.refs[i] - self.range_ms - self.before_ms;
+        let end = self.refs[i].saturating_add(self.after_ms);
+        let start = self.refs[i]
+            .saturating_sub(self.range_ms)
+            .saturating_sub(self.before_ms);
         let f0 = s.floats.partition_point(|p| p.t <= start);
         let f1 = s.floats.partition_point(|p| p.t <= end);
         let h0 = s.histograms.partition_point(|p| p.t <= start);
@@ -364,7 +366,7 @@ impl Ctx<'_> {
             Some(AtModifier::End) => self.query_end,
             None => t,
         };
-        base - offset_ms
+        base.saturating_sub(offset_ms)
     }
 
     /// Evaluates an expression of scalar, string or instant-vector type at every step.
@@ -494,7 +496,7 @@ impl Ctx<'_> {
         if vs.smoothed {
             return self.eval_smoothed_selector(vs, &refs, steps);
         }
-        let series = self.select(vs, lo - lookback + 1, hi, true)?;
+        let series = self.select(vs, lo.saturating_sub(lookback) + 1, hi, true)?;
         let mut out: Vec<Vector> = vec![Vec::new(); steps.len()];
         for s in &series {
             self.check()?;
@@ -535,7 +537,7 @@ impl Ctx<'_> {
         let lb = self.opts.lookback_delta_ms;
         let lo = refs.iter().min().copied().unwrap_or(steps.start);
         let hi = refs.iter().max().copied().unwrap_or(steps.end);
-        let series = self.select(vs, lo - lb + 1, hi + lb, false)?;
+        let series = self.select(vs, lo.saturating_sub(lb) + 1, hi.saturating_add(lb), false)?;
         let p = pos(vs.span);
         let mut out: Vec<Vector> = vec![Vec::new(); steps.len()];
         for s in &series {
@@ -637,8 +639,8 @@ impl Ctx<'_> {
                     0
                 };
                 let after_ms = if vs.smoothed { lookback } else { 0 };
-                let series =
-                    self.select(vs, lo - range_ms - before_ms + 1, hi + after_ms, false)?;
+                let mint = lo.saturating_sub(range_ms).saturating_sub(before_ms);
+                let series = self.select(vs, mint + 1, hi.saturating_add(after_ms), false)?;
                 let input = RangeInput {
                     series,
                     refs,
@@ -679,7 +681,7 @@ impl Ctx<'_> {
         let hi = refs.iter().max().copied().unwrap_or(steps.end);
         // The first step-aligned time after the window start; Go's division truncates
         // towards zero, which shifts alignment for negative times the same way.
-        let first = lo - range_ms;
+        let first = lo.saturating_sub(range_ms);
         let mut start = step_ms * (first / step_ms);
         if start <= first {
             start += step_ms;
