@@ -35,6 +35,10 @@ pub struct EngineOptions {
     pub parser: ParserOptions,
     /// Subquery step when none is written, in ms.
     pub default_subquery_step_ms: i64,
+    /// Keep `__name__` through functions and operators that drop it until the end of the
+    /// query, so `label_replace` or `by (__name__)` can still see it (Prometheus'
+    /// `--enable-feature=promql-delayed-name-removal`; off by default, as there).
+    pub delayed_name_removal: bool,
 }
 
 impl Default for EngineOptions {
@@ -45,6 +49,7 @@ impl Default for EngineOptions {
             timeout: Some(Duration::from_secs(120)),
             parser: ParserOptions::default(),
             default_subquery_step_ms: 60_000,
+            delayed_name_removal: false,
         }
     }
 }
@@ -430,6 +435,32 @@ mod tests {
         std::thread::sleep(Duration::from_millis(2));
         let err = expired.instant(&s, "up_total", 0).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Timeout);
+    }
+
+    #[test]
+    fn delayed_name_removal_keeps_the_name_for_later_nodes() {
+        let s = storage();
+        let q = r#"label_replace(rate(up_total[5m]), "was", "$1", "__name__", "(.+)")"#;
+        let names = |delayed: bool| {
+            let e = Engine::new(EngineOptions {
+                delayed_name_removal: delayed,
+                ..EngineOptions::default()
+            });
+            let Value::Vector(v) = e.instant(&s, q, 600_000).unwrap().value else {
+                panic!("not a vector")
+            };
+            v.iter()
+                .map(|s| {
+                    (
+                        s.labels.get("was").map(str::to_owned),
+                        s.labels.has("__name__"),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let kept = (Some("up_total".to_owned()), false);
+        assert_eq!(names(true), [kept.clone(), kept]);
+        assert_eq!(names(false), [(None, false), (None, false)]);
     }
 
     #[test]

@@ -35,6 +35,7 @@ fn prometheus_test_scripts() {
     assert!(paths.len() >= 20, "corpus not found at {CORPUS}");
     let engine = Engine::new(EngineOptions {
         parser: ParserOptions::all_enabled(),
+        delayed_name_removal: true,
         ..EngineOptions::default()
     });
     let options = RunOptions {

@@ -371,7 +371,17 @@ impl Ctx<'_> {
 
     /// Evaluates an expression of scalar, string or instant-vector type at every step.
     pub fn eval(&mut self, expr: &Expr, steps: Steps) -> Result<Stepped, EngineError> {
-        crate::ast::with_stack(|| self.eval_inner(expr, steps))
+        let mut out = crate::ast::with_stack(|| self.eval_inner(expr, steps))?;
+        if !self.opts.delayed_name_removal
+            && let Stepped::Vector(vectors) = &mut out
+        {
+            // Without delayed removal the name goes as soon as a node drops it.
+            for s in vectors.iter_mut().flatten().filter(|s| s.drop_name) {
+                s.labels = drop_metadata(&s.labels);
+                s.drop_name = false;
+            }
+        }
+        Ok(out)
     }
 
     fn eval_inner(&mut self, expr: &Expr, steps: Steps) -> Result<Stepped, EngineError> {
