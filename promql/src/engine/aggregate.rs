@@ -202,12 +202,29 @@ fn histogram_string(h: &crate::value::histogram::FloatHistogram) -> String {
 /// Output group of each input label set, computed once per series for all steps.
 #[derive(Default)]
 struct GroupKeys {
+    /// The input labels seen at each position of the previous step's vector; steps usually
+    /// list the same series in the same order, and comparing is cheaper than hashing.
+    by_position: Vec<(Labels, usize)>,
     by_input: HashMap<Labels, usize>,
     by_key: HashMap<Labels, usize>,
     keys: Vec<Labels>,
 }
 
 impl GroupKeys {
+    fn id_at(&mut self, position: usize, labels: &Labels, a: &AggregateExpr) -> usize {
+        if let Some((seen, id)) = self.by_position.get(position)
+            && seen == labels
+        {
+            return *id;
+        }
+        let id = self.id(labels, a);
+        match self.by_position.get_mut(position) {
+            Some(slot) => *slot = (labels.clone(), id),
+            None => self.by_position.push((labels.clone(), id)),
+        }
+        id
+    }
+
     fn id(&mut self, labels: &Labels, a: &AggregateExpr) -> usize {
         if let Some(&id) = self.by_input.get(labels) {
             return id;
@@ -239,7 +256,7 @@ fn aggregate_step(
     let op = a.op;
     let mut order: Vec<usize> = Vec::new();
     let mut groups: Vec<Option<Group>> = Vec::new();
-    for s in vec {
+    for (position, s) in vec.into_iter().enumerate() {
         let id = if op == AggregateOp::CountValues {
             let mut key = group_key(&s.labels, a);
             let v = match &s.value {
@@ -249,7 +266,7 @@ fn aggregate_step(
             key.set(label.unwrap_or_default(), v);
             keys.id_for_key(key)
         } else {
-            keys.id(&s.labels, a)
+            keys.id_at(position, &s.labels, a)
         };
         if groups.len() <= id {
             groups.resize_with(id + 1, || None);
