@@ -599,4 +599,152 @@ mod tests {
     }
 
     crate::metrics_backend_conformance!(backend);
+
+    const MIN: i64 = 60_000;
+    const HOUR: i64 = 60 * MIN;
+
+    fn open(dir: &Path) -> LocalBackend {
+        LocalBackend::new(
+            dir,
+            LocalOptions::default(),
+            Arc::new(ampd_tsdb::IdentitySealer),
+        )
+        .unwrap()
+    }
+
+    fn one(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> WriteBatch {
+        WriteBatch {
+            series: vec![crate::metrics_testsuite::series(labels, samples)],
+            metadata: vec![],
+        }
+    }
+
+    async fn instant(b: &LocalBackend, t: &TenantId, expr: &str, at: i64) -> ampd_promql::Value {
+        b.query(
+            t,
+            InstantQuery {
+                expr: expr.into(),
+                time_ms: at,
+                timeout: None,
+                limits: QueryLimits::default(),
+            },
+        )
+        .await
+        .unwrap()
+        .value
+    }
+
+    fn vector_floats(v: &ampd_promql::Value) -> Vec<f64> {
+        let ampd_promql::Value::Vector(v) = v else {
+            panic!("vector expected, got {v:?}")
+        };
+        v.iter()
+            .map(|s| match s.value {
+                ampd_promql::PointValue::Float(f) => f,
+                ampd_promql::PointValue::Histogram(_) => panic!("float expected"),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn remote_write_round_trip_then_rate() {
+        use ampd_remote_write::{Limits, Protocol, decode, encode};
+        let dir = tempfile::tempdir().unwrap();
+        let b = open(dir.path());
+        // A counter growing by 60 per minute: 1 per second.
+        let samples: Vec<(i64, f64)> = (0..=10).map(|i| (i * MIN, i as f64 * 60.0)).collect();
+        let sent = one(&[("__name__", "reqs_total"), ("job", "api")], &samples);
+        for (protocol, tenant) in [(Protocol::V1, "ws-e2e-v1"), (Protocol::V2, "ws-e2e-v2")] {
+            let t = TenantId::new(tenant);
+            let body = encode(&sent, protocol).unwrap();
+            let got = decode(
+                Some(protocol.content_type()),
+                Some("snappy"),
+                &body,
+                &Limits::default(),
+            )
+            .unwrap();
+            let out = b.write(&t, got.batch).await.unwrap();
+            assert_eq!((out.samples, out.rejected()), (11, 0), "{out:?}");
+            let v = instant(&b, &t, "rate(reqs_total[5m])", 10 * MIN).await;
+            assert_eq!(vector_floats(&v), vec![1.0]);
+            let v = instant(&b, &t, "sum by (job) (increase(reqs_total[5m]))", 10 * MIN).await;
+            assert_eq!(vector_floats(&v), vec![300.0]);
+        }
+    }
+
+    #[tokio::test]
+    async fn settings_are_applied_when_a_tenant_is_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = TenantId::new("ws-reopen");
+        let l = [("__name__", "m")];
+        {
+            let b = open(dir.path());
+            b.write(&t, one(&l, &[(10 * MIN, 1.0)])).await.unwrap();
+        }
+        let b = open(dir.path());
+        b.set_limits(
+            &t,
+            TenantSettings {
+                retention: Duration::from_secs(3_600),
+                out_of_order_window: Duration::ZERO,
+            },
+        )
+        .await
+        .unwrap();
+        // 30s behind: inside the default 60s window, outside the configured one.
+        let out = b
+            .write(&t, one(&l, &[(10 * MIN - 30_000, 2.0)]))
+            .await
+            .unwrap();
+        assert_eq!(out.out_of_order, 1, "{out:?}");
+        assert_eq!(
+            vector_floats(&instant(&b, &t, "m", 10 * MIN).await),
+            vec![1.0]
+        );
+    }
+
+    #[tokio::test]
+    async fn maintenance_applies_retention() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = open(dir.path());
+        let t = TenantId::new("ws-retention");
+        b.set_limits(
+            &t,
+            TenantSettings {
+                retention: Duration::from_secs(3_600),
+                out_of_order_window: Duration::ZERO,
+            },
+        )
+        .await
+        .unwrap();
+        let l = [("__name__", "m")];
+        b.write(&t, one(&l, &[(MIN, 1.0), (10 * HOUR, 2.0)]))
+            .await
+            .unwrap();
+        assert_eq!(
+            vector_floats(&instant(&b, &t, "m", 2 * MIN).await),
+            vec![1.0]
+        );
+        b.maintain(10 * HOUR).await.unwrap();
+        assert!(vector_floats(&instant(&b, &t, "m", 2 * MIN).await).is_empty());
+        assert_eq!(
+            vector_floats(&instant(&b, &t, "m", 10 * HOUR).await),
+            vec![2.0]
+        );
+    }
+
+    #[tokio::test]
+    async fn invalid_tenant_ids_are_bad_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = open(dir.path());
+        let e = b
+            .write(
+                &TenantId::new("../escape"),
+                one(&[("__name__", "m")], &[(0, 1.0)]),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), crate::MetricsErrorKind::BadData);
+    }
 }
