@@ -512,6 +512,9 @@ impl MetricsBackend for LocalBackend {
         selectors: &[String],
         range: TimeRange,
     ) -> MetricsResult<Vec<SeriesExemplars>> {
+        if selectors.is_empty() {
+            return Err(MetricsError::BadData("no selector provided".into()));
+        }
         let found = self
             .per_selector(tenant, selectors, BTreeMap::new(), move |db, ms, out| {
                 out.extend(db.exemplars(ms, range.start_ms, range.end_ms)?);
@@ -571,11 +574,16 @@ impl MetricsBackend for LocalBackend {
                     .map_or(0, |db| db.stats().head_series as u64))
             })
             .await?;
-        let (ingested, processed) = self.counters(tenant);
+        let tenants = lock(&self.tenants);
+        let load = |f: fn(&TenantState) -> &AtomicU64| {
+            tenants
+                .get(tenant)
+                .map_or(0, |s| f(s).load(Ordering::Relaxed))
+        };
         Ok(TenantUsage {
             active_series,
-            samples_ingested: ingested.load(Ordering::Relaxed),
-            query_samples_processed: processed.load(Ordering::Relaxed),
+            samples_ingested: load(|s| &s.samples_ingested),
+            query_samples_processed: load(|s| &s.query_samples_processed),
         })
     }
 }
@@ -732,6 +740,86 @@ mod tests {
             vector_floats(&instant(&b, &t, "m", 10 * HOUR).await),
             vec![2.0]
         );
+    }
+
+    /// Refuses the key of every tenant, as a disabled KMS key does.
+    #[derive(Debug)]
+    struct DisabledKeys;
+
+    impl SealerProvider for DisabledKeys {
+        fn sealer_for(&self, _: &str) -> Result<Arc<dyn ampd_tsdb::Sealer>, SealError> {
+            Err(SealError::KeyUnavailable("key is disabled".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn unavailable_keys_make_the_tenant_unavailable() {
+        let dir = tempfile::tempdir().unwrap();
+        let b =
+            LocalBackend::new(dir.path(), LocalOptions::default(), Arc::new(DisabledKeys)).unwrap();
+        let e = b
+            .write(
+                &TenantId::new("ws-locked"),
+                one(&[("__name__", "m")], &[(0, 1.0)]),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), crate::MetricsErrorKind::TenantUnavailable);
+        assert_eq!(
+            e.to_string(),
+            "tenant ws-locked unavailable: key is disabled"
+        );
+    }
+
+    #[tokio::test]
+    async fn maintenance_task_runs_on_its_timer() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = Arc::new(open(dir.path()));
+        let t = TenantId::new("ws-timer");
+        b.write(&t, one(&[("__name__", "m")], &[(MIN, 1.0)]))
+            .await
+            .unwrap();
+        // Data from 1970 is far past the default retention of the wall clock's now: the first
+        // tick cuts it into a block and deletes it.
+        let task = b.spawn_maintenance(Duration::from_secs(3_600));
+        let mut gone = false;
+        for _ in 0..1_000 {
+            if vector_floats(&instant(&b, &t, "m", 2 * MIN).await).is_empty() {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        drop(task);
+        assert!(gone, "maintenance never applied retention");
+    }
+
+    #[tokio::test]
+    async fn exemplars_are_returned_by_selector() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = open(dir.path());
+        let t = TenantId::new("ws-exemplars");
+        let mut w = one(&[("__name__", "reqs_total"), ("job", "api")], &[(MIN, 1.0)]);
+        w.series[0].exemplars = vec![ampd_remote_write::Exemplar {
+            labels: vec![ampd_remote_write::Label::new("trace_id", "abc")],
+            value: 1.0,
+            timestamp: MIN,
+        }];
+        assert_eq!(b.write(&t, w).await.unwrap().exemplars, 1);
+        let got = b
+            .exemplars(&t, &["reqs_total".into()], TimeRange::ALL)
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].series.get("job"), Some("api"));
+        assert_eq!(got[0].exemplars[0].labels.get("trace_id"), Some("abc"));
+        assert_eq!(got[0].exemplars[0].timestamp_ms, MIN);
+        let none = b
+            .exemplars(&t, &[r#"reqs_total{job="web"}"#.into()], TimeRange::ALL)
+            .await
+            .unwrap();
+        assert!(none.is_empty());
+        assert!(b.exemplars(&t, &[], TimeRange::ALL).await.is_err());
     }
 
     #[tokio::test]

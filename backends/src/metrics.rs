@@ -275,7 +275,9 @@ pub type MetricsResult<T> = Result<T, MetricsError>;
 /// Prometheus HTTP API. A tenant that never received data reads as empty.
 #[async_trait]
 pub trait MetricsBackend: fmt::Debug + Send + Sync + 'static {
-    /// Stores a remote-write batch, keeping the valid samples and counting the rejected ones.
+    /// Stores a remote-write batch, keeping the valid samples and counting the rejected ones;
+    /// a structurally invalid series (e.g. empty label set) fails the whole batch as bad data.
+    /// Created timestamps are not turned into zero samples (Prometheus' default too).
     async fn write(&self, tenant: &TenantId, batch: WriteBatch) -> MetricsResult<WriteOutcome>;
 
     /// Evaluates an instant query.
