@@ -822,6 +822,44 @@ mod tests {
         assert!(b.exemplars(&t, &[], TimeRange::ALL).await.is_err());
     }
 
+    #[test]
+    fn engine_errors_map_to_api_kinds() {
+        use crate::MetricsErrorKind as K;
+        let t = TenantId::new("ws-1");
+        let cases = [
+            (EngineError::BadQuery("x".into()), K::BadData),
+            (EngineError::Execution("x".into()), K::Execution),
+            (EngineError::TooManySamples, K::TooManySamples),
+            (EngineError::Timeout, K::Timeout),
+            (EngineError::Canceled, K::Canceled),
+            (
+                EngineError::Storage(StorageError::Backend(Box::new(ampd_tsdb::Error::Closed))),
+                K::TenantUnavailable,
+            ),
+            (
+                EngineError::Storage(StorageError::Backend(Box::new(ampd_tsdb::Error::Corrupt {
+                    what: "chunk",
+                    detail: "checksum".into(),
+                }))),
+                K::Internal,
+            ),
+        ];
+        for (e, kind) in cases {
+            assert_eq!(engine_error(&t, e).kind(), kind);
+        }
+    }
+
+    #[tokio::test]
+    async fn empty_label_sets_fail_the_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = open(dir.path());
+        let e = b
+            .write(&TenantId::new("ws-empty"), one(&[], &[(0, 1.0)]))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), crate::MetricsErrorKind::BadData);
+    }
+
     #[tokio::test]
     async fn invalid_tenant_ids_are_bad_data() {
         let dir = tempfile::tempdir().unwrap();
