@@ -16,6 +16,8 @@
 //! ```
 
 mod error;
+mod local;
+mod metrics;
 mod model;
 mod sqlite;
 mod store;
@@ -23,6 +25,14 @@ mod store;
 pub mod testsuite;
 
 pub use error::{ResourceType, StoreError, StoreResult};
+pub use local::{LocalBackend, LocalOptions, MaintenanceTask};
+#[cfg(any(test, feature = "testsuite"))]
+pub use metrics::testsuite as metrics_testsuite;
+pub use metrics::{
+    ExemplarData, InstantQuery, MetricMetadata, MetricsBackend, MetricsError, MetricsErrorKind,
+    MetricsResult, QueryData, QueryLimits, RangeQuery, SeriesExemplars, TenantId, TenantSettings,
+    TenantUsage, TimeRange, WriteOutcome,
+};
 pub use model::{
     AlertManagerDefinition, AnomalyDetector, AnomalyDetectorSpec, ClientToken, LabelSetLimit,
     LoggingConfiguration, LoggingKind, NO_POLICY, NewAnomalyDetector, NewRuleGroupsNamespace,
