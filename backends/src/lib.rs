@@ -7,6 +7,12 @@
 //! transitions live behind the trait, so several ampd nodes sharing one database behave like one
 //! service. [`SqliteStore`] is the embedded default.
 //!
+//! The data plane talks to a [`MetricsBackend`], per tenant (= workspace): write a decoded
+//! remote-write batch, run PromQL given as a string (so a remote engine could take the whole
+//! query), list series, labels and metadata, delete a tenant, apply its retention and
+//! out-of-order window. [`LocalBackend`] is the embedded default: `ampd-tsdb` for storage and
+//! `ampd-promql` for evaluation, joined by an adapter to the engine's `Queryable` trait.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), ampd_backends::StoreError> {
 //! use ampd_backends::{MetadataStore, SqliteStore};
