@@ -5,8 +5,14 @@
 //! logging configurations, resource policies, scrapers, anomaly detectors). Optimistic
 //! concurrency (`revisionId`), idempotency (`clientToken`) and the asynchronous status
 //! transitions live behind the trait, so several ampd nodes sharing one database behave like one
-//! service. [`SqliteStore`] is the embedded default. IAM users, groups, access keys and policies live
-//! behind the separate [`IamStore`] trait, which [`SqliteStore`] implements too.
+//! service. [`SqliteStore`] is the embedded default. IAM users, groups, access keys and
+//! policies live behind the separate [`IamStore`] trait, which [`SqliteStore`] implements too.
+//!
+//! The data plane talks to a [`MetricsBackend`], per tenant (= workspace): write a decoded
+//! remote-write batch, run PromQL given as a string (so a remote engine could take the whole
+//! query), list series, labels and metadata, delete a tenant, apply its retention and
+//! out-of-order window. [`LocalBackend`] is the embedded default: `ampd-tsdb` for storage and
+//! `ampd-promql` for evaluation, joined by an adapter to the engine's `Queryable` trait.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ampd_backends::StoreError> {
@@ -18,6 +24,8 @@
 
 mod error;
 mod iam;
+mod local;
+mod metrics;
 mod model;
 mod sqlite;
 mod store;
@@ -29,6 +37,14 @@ pub use iam::{
     AccessKeyRecord, AccessKeyStatus, IamGroup, IamResult, IamStore, IamStoreError, IamUser,
     MAX_ACCESS_KEYS_PER_USER, MAX_ATTACHED_POLICIES, MAX_GROUPS_PER_USER, MAX_POLICY_VERSIONS,
     ManagedPolicyRecord, PolicyOwner, PolicyVersion,
+};
+pub use local::{LocalBackend, LocalOptions, MaintenanceTask};
+#[cfg(any(test, feature = "testsuite"))]
+pub use metrics::testsuite as metrics_testsuite;
+pub use metrics::{
+    ExemplarData, InstantQuery, MetricMetadata, MetricsBackend, MetricsError, MetricsErrorKind,
+    MetricsResult, QueryData, QueryLimits, RangeQuery, SeriesExemplars, TenantId, TenantSettings,
+    TenantUsage, TimeRange, WriteOutcome,
 };
 pub use model::{
     AlertManagerDefinition, AnomalyDetector, AnomalyDetectorSpec, ClientToken, LabelSetLimit,

@@ -1,6 +1,49 @@
 //! PromQL: lexer, parser with source positions, printer and evaluation engine over a Queryable.
 //!
-//! The runtime foundation lives here:
+//! The front end parses the full Prometheus 3.x grammar into an [`Expr`] tree whose nodes carry
+//! byte [`Span`]s, type-checks it with Prometheus' error messages, and prints it back
+//! (`Display`) in a form that parses to the same tree.
+//!
+//! - [`parse`] / [`parse_with`]: text to [`Expr`], or a [`ParseError`] that displays exactly as
+//!   Prometheus' (`1:5: parse error: unexpected <op:+>`).
+//! - [`ParserOptions`]: the experimental syntax switches (functions, duration expressions,
+//!   `anchored`/`smoothed`, `fill` modifiers), off by default as in Prometheus.
+//! - [`function`]: the function catalog ([`FunctionDef`]: argument types, variadic arity,
+//!   return type, experimental flag).
+//! - [`DurationExpr`]: ranges, steps and offsets; [`DurationExpr::evaluate`] resolves `step()`
+//!   and `range()`.
+//! - [`parse_metric_selector`]: a bare series selector, as in the HTTP API's `match[]`.
+//!
+//! Trees deeper than 256 levels are rejected, so recursive passes over an [`Expr`] stay within
+//! the stack.
+//!
+//! ```
+//! use ampd_promql::{parse, Expr};
+//!
+//! let expr = parse("sum by (job) (rate(http_requests_total[5m]))").unwrap();
+//! assert!(matches!(expr, Expr::Aggregate(_)));
+//! assert_eq!(expr.to_string(), "sum by (job) (rate(http_requests_total[5m]))");
+//! assert_eq!(parse("1 +").unwrap_err().to_string(), "1:4: parse error: unexpected end of input");
+//! ```
+//!
+//! The engine evaluates queries with Prometheus 3.x semantics ([`Engine`]):
+//!
+//! ```
+//! use ampd_promql::{Engine, EngineOptions, Labels, MemoryStorage, PointValue, Value};
+//!
+//! let mut storage = MemoryStorage::new();
+//! for job in ["a", "b"] {
+//!     let labels = Labels::from_pairs([("__name__", "up"), ("job", job)]);
+//!     storage.append(labels, 0, PointValue::Float(1.0));
+//! }
+//! let engine = Engine::new(EngineOptions::default());
+//! let result = engine.instant(&storage, "count(up)", 60_000).unwrap();
+//! assert!(matches!(result.value, Value::Vector(v) if v[0].value == PointValue::Float(2.0)));
+//! let err = engine.instant(&storage, "up +", 0).unwrap_err();
+//! assert_eq!(err.kind(), ampd_promql::ErrorKind::BadData);
+//! ```
+//!
+//! The runtime underneath:
 //! - values: [`Labels`], native histograms ([`FloatHistogram`]), vectors, matrices, and the
 //!   [`Annotations`] a query returns;
 //! - numeric kernels of PromQL functions (`rate`, `deriv`, `quantile`, `*_over_time`, …);
@@ -36,10 +79,27 @@
 //! assert_eq!(rate, Some(PointValue::Float(1.0)));
 //! ```
 
+mod ast;
+mod engine;
+mod functions;
 mod kernels;
+mod lexer;
+mod parser;
+mod printer;
 mod storage;
 mod test_script;
 mod value;
+
+pub use ast::{
+    AggregateExpr, AggregateOp, AtModifier, BinaryExpr, BinaryOp, Call, Cardinality, DurationExpr,
+    DurationOp, Expr, FillValues, FunctionDef, LabelMatcher, MatchOp, MatrixSelector,
+    NumberLiteral, ParenExpr, Span, StringLiteral, SubqueryExpr, UnaryExpr, UnaryOp, ValueType,
+    VectorMatching, VectorSelector, function, functions,
+};
+pub use engine::{
+    CancelFlag, Engine, EngineError, EngineOptions, ErrorKind, QueryResult, QueryStats, pin_at,
+};
+pub use parser::{ParseError, ParserOptions, parse, parse_metric_selector, parse_with};
 
 pub use kernels::{
     ClassicBucket, ClassicQuantile, KernelError, MeanAccumulator, RangeWindow, StdvarAccumulator,
@@ -51,8 +111,8 @@ pub use kernels::{
     ts_of_max_over_time, ts_of_min_over_time,
 };
 pub use storage::{
-    MatchOp, Matcher, MemoryStorage, Queryable, SampleIter, SelectedSeries, SeriesData,
-    StorageError, check_queryable,
+    Matcher, MemoryStorage, Queryable, SampleIter, SelectedSeries, SeriesData, StorageError,
+    check_queryable,
 };
 pub use test_script::{
     AnnotationCheck, Command, EPSILON, EvalCommand, EvalFailure, EvalKind, Evaluator, LoadCommand,
@@ -62,10 +122,10 @@ pub use test_script::{
 };
 pub use value::annotations::{Annotation, AnnotationKind, Annotations, PositionRange, go_float};
 pub use value::histogram::{
-    AccumulationNotes, Bucket, CUSTOM_BUCKETS_SCHEMA, Combined, CounterResetHint, FloatHistogram,
-    HistogramError, HistogramMean, HistogramSum, MAX_EXPONENTIAL_SCHEMA, MIN_EXPONENTIAL_SCHEMA,
-    Span, bucket_bound, custom_bounds_match, histogram_fraction, histogram_quantile,
-    histogram_stddev, histogram_stdvar,
+    AccumulationNotes, Bucket, BucketSpan, CUSTOM_BUCKETS_SCHEMA, Combined, CounterResetHint,
+    FloatHistogram, HistogramError, HistogramMean, HistogramSum, MAX_EXPONENTIAL_SCHEMA,
+    MIN_EXPONENTIAL_SCHEMA, bucket_bound, custom_bounds_match, histogram_fraction,
+    histogram_quantile, histogram_stddev, histogram_stdvar,
 };
 pub use value::labels::{BUCKET_LABEL, Label, Labels, METRIC_NAME, quote};
 pub use value::{

@@ -92,8 +92,12 @@ def test_workspace_walkthrough_with_restart(server, aws, tmp_path):
     wait_status(lambda: aws("amp", "describe-workspace-configuration", "--workspace-id", ws_id)
                 ["workspaceConfiguration"]["status"]["statusCode"])
 
-    # A restart in the middle loses nothing.
-    server.restart()
+    # A restart in the middle loses nothing; SIGTERM ends the process cleanly.
+    assert server.stop() == 0
+    log = server.log()
+    assert "request method=POST path=/workspaces status=202" in log
+    assert "shutting down" in log
+    server.start()
 
     desc = aws("amp", "describe-workspace", "--workspace-id", ws_id)["workspace"]
     assert desc["alias"] == "cli-demo" and desc["tags"] == {"team": "obs", "env": "dev"}

@@ -44,14 +44,18 @@ struct Rule {
     annotations: Option<BTreeMap<String, String>>,
 }
 
-/// Parses a PromQL expression; the one place the parser is chosen, so the project's own
-/// parser can replace `promql-parser` here.
+/// Parses a PromQL expression with the project's parser and Prometheus's default feature set,
+/// so a rule accepted here is one the rule evaluator can run.
 pub fn parse_promql(expr: &str) -> Result<(), String> {
-    promql_parser::parser::parse(expr).map(|_| ())
+    ampd_promql::parse(expr)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 fn parse_duration(d: &str) -> Result<(), String> {
-    promql_parser::util::parse_duration(d).map(|_| ())
+    ampd_promql::parse_duration(d, false)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Validates a rule file; the error lists every problem found.

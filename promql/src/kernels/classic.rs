@@ -2,7 +2,9 @@
 
 use super::sum::almost_equal;
 use crate::value::annotations::PositionRange;
-use crate::value::histogram::{CUSTOM_BUCKETS_SCHEMA, FloatHistogram, Span, histogram_fraction};
+use crate::value::histogram::{
+    BucketSpan, CUSTOM_BUCKETS_SCHEMA, FloatHistogram, histogram_fraction,
+};
 
 /// One cumulative bucket of a classic histogram.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -128,7 +130,7 @@ pub fn bucket_fraction(lower: f64, upper: f64, buckets: &[ClassicBucket]) -> f64
             .iter()
             .map(|b| b.upper_bound)
             .collect(),
-        positive_spans: vec![Span {
+        positive_spans: vec![BucketSpan {
             offset: 0,
             length: counts.len() as u32,
         }],

@@ -257,7 +257,7 @@ pub fn instant_value(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::histogram::Span;
+    use crate::value::histogram::BucketSpan;
 
     const P: PositionRange = PositionRange { start: 0, end: 0 };
 
@@ -340,7 +340,7 @@ mod tests {
         let hist = |count: f64| FloatHistogram {
             count,
             sum: count,
-            positive_spans: vec![Span {
+            positive_spans: vec![BucketSpan {
                 offset: 0,
                 length: 1,
             }],

@@ -2,7 +2,7 @@
 //! (the in-memory storage here, the tsdb adapter in the backends crate).
 
 use super::{MatchOp, Matcher, Queryable};
-use crate::value::histogram::{FloatHistogram, Span};
+use crate::value::histogram::{BucketSpan, FloatHistogram};
 use crate::value::labels::Labels;
 use crate::value::{Point, PointValue, stale_nan};
 
@@ -21,7 +21,7 @@ fn data() -> Vec<SeriesData> {
         sum: 4.5,
         zero_threshold: 0.001,
         zero_count: 1.0,
-        positive_spans: vec![Span {
+        positive_spans: vec![BucketSpan {
             offset: 1,
             length: 2,
         }],

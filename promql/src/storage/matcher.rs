@@ -5,32 +5,8 @@ use std::fmt;
 use regex::Regex;
 
 use super::StorageError;
+pub use crate::ast::MatchOp;
 use crate::value::labels::{Labels, quote};
-
-/// The comparison a matcher performs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MatchOp {
-    /// `=`
-    Equal,
-    /// `!=`
-    NotEqual,
-    /// `=~` (fully anchored)
-    Regex,
-    /// `!~` (fully anchored)
-    NotRegex,
-}
-
-impl MatchOp {
-    /// Returns the operator as written in PromQL.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Equal => "=",
-            Self::NotEqual => "!=",
-            Self::Regex => "=~",
-            Self::NotRegex => "!~",
-        }
-    }
-}
 
 /// A condition on one label; an absent label has the empty value.
 #[derive(Debug, Clone)]

@@ -394,11 +394,11 @@ mod tests {
         // Same buckets with an empty bucket and a split span: still equal after compaction.
         let mut b = a.clone();
         b.positive_spans = vec![
-            crate::value::histogram::Span {
+            crate::value::histogram::BucketSpan {
                 offset: 0,
                 length: 2,
             },
-            crate::value::histogram::Span {
+            crate::value::histogram::BucketSpan {
                 offset: 0,
                 length: 2,
             },

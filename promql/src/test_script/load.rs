@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::notation::SequenceValue;
 use super::parse::LoadCommand;
 use crate::storage::MemoryStorage;
-use crate::value::histogram::{CUSTOM_BUCKETS_SCHEMA, FloatHistogram, Span};
+use crate::value::histogram::{BucketSpan, CUSTOM_BUCKETS_SCHEMA, FloatHistogram};
 use crate::value::labels::{BUCKET_LABEL, Labels, METRIC_NAME};
 use crate::value::{PointValue, is_stale_nan};
 
@@ -127,7 +127,7 @@ fn classic_to_nhcb(
                 schema: CUSTOM_BUCKETS_SCHEMA,
                 count,
                 sum: group.sum.and_then(|s| float_at(s, i)).unwrap_or(0.0),
-                positive_spans: vec![Span {
+                positive_spans: vec![BucketSpan {
                     offset: 0,
                     length: buckets.len() as u32,
                 }],

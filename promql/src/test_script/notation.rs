@@ -4,7 +4,9 @@
 //! no mode for it.
 
 use super::ScriptError;
-use crate::value::histogram::{CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram, Span};
+use crate::value::histogram::{
+    BucketSpan, CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram,
+};
 use crate::value::labels::{Labels, METRIC_NAME};
 use crate::value::stale_nan;
 
@@ -565,7 +567,7 @@ pub fn parse_histogram(s: &str) -> Result<(FloatHistogram, bool), ScriptError> {
     let span = |offset: i32, n: usize| {
         let length = u32::try_from(n).map_err(|_| err("too many buckets"))?;
         Ok::<_, ScriptError>(if n > 0 {
-            vec![Span { offset, length }]
+            vec![BucketSpan { offset, length }]
         } else {
             Vec::new()
         })
@@ -684,14 +686,14 @@ mod tests {
         );
         assert_eq!(
             h.positive_spans,
-            [Span {
+            [BucketSpan {
                 offset: -1,
                 length: 2
             }]
         );
         assert_eq!(
             h.negative_spans,
-            [Span {
+            [BucketSpan {
                 offset: 0,
                 length: 1
             }]

@@ -21,7 +21,7 @@ pub const MAX_EXPONENTIAL_SCHEMA: i32 = 8;
 
 /// A run of consecutive buckets; `offset` is the gap to the previous span (or the first index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Span {
+pub struct BucketSpan {
     /// Gap in bucket indices before this span.
     pub offset: i32,
     /// Number of consecutive buckets.
@@ -68,9 +68,9 @@ pub struct FloatHistogram {
     /// Sum of observations.
     pub sum: f64,
     /// Spans of positive buckets.
-    pub positive_spans: Vec<Span>,
+    pub positive_spans: Vec<BucketSpan>,
     /// Spans of negative buckets.
-    pub negative_spans: Vec<Span>,
+    pub negative_spans: Vec<BucketSpan>,
     /// Absolute counts of positive buckets.
     pub positive_buckets: Vec<f64>,
     /// Absolute counts of negative buckets.
@@ -582,7 +582,7 @@ fn ldexp(x: f64, exp: i64) -> f64 {
 }
 
 /// Expands spans and counts into `(index, count)` pairs in ascending index order.
-pub(crate) fn expand(spans: &[Span], buckets: &[f64]) -> Vec<(i32, f64)> {
+pub(crate) fn expand(spans: &[BucketSpan], buckets: &[f64]) -> Vec<(i32, f64)> {
     let mut out = Vec::with_capacity(buckets.len());
     let mut idx = 0i32;
     let mut counts = buckets.iter();
@@ -604,18 +604,18 @@ pub(crate) fn expand(spans: &[Span], buckets: &[f64]) -> Vec<(i32, f64)> {
 }
 
 /// Builds spans and counts from ascending `(index, count)` pairs; every pair is kept.
-pub(crate) fn collapse(pairs: &[(i32, f64)]) -> (Vec<Span>, Vec<f64>) {
-    let mut spans: Vec<Span> = Vec::new();
+pub(crate) fn collapse(pairs: &[(i32, f64)]) -> (Vec<BucketSpan>, Vec<f64>) {
+    let mut spans: Vec<BucketSpan> = Vec::new();
     let mut buckets = Vec::with_capacity(pairs.len());
     let mut next = 0i32;
     for &(i, c) in pairs {
         match spans.last_mut() {
             Some(last) if i == next => last.length += 1,
-            Some(_) => spans.push(Span {
+            Some(_) => spans.push(BucketSpan {
                 offset: i - next,
                 length: 1,
             }),
-            None => spans.push(Span {
+            None => spans.push(BucketSpan {
                 offset: i,
                 length: 1,
             }),
@@ -626,7 +626,7 @@ pub(crate) fn collapse(pairs: &[(i32, f64)]) -> (Vec<Span>, Vec<f64>) {
     (spans, buckets)
 }
 
-fn compact_pairs(pairs: &[(i32, f64)], max_empty: u32) -> (Vec<Span>, Vec<f64>) {
+fn compact_pairs(pairs: &[(i32, f64)], max_empty: u32) -> (Vec<BucketSpan>, Vec<f64>) {
     let gap = i64::from(max_empty);
     let mut out: Vec<(i32, f64)> = Vec::with_capacity(pairs.len());
     for &(i, c) in pairs.iter().filter(|&&(_, c)| c != 0.0) {
@@ -722,7 +722,7 @@ mod tests {
             schema,
             count,
             sum,
-            positive_spans: vec![Span {
+            positive_spans: vec![BucketSpan {
                 offset,
                 length: buckets.len() as u32,
             }],
@@ -865,7 +865,7 @@ mod tests {
     #[test]
     fn iterates_all_buckets_in_value_order() {
         let mut hist = h(0, 7.0, 1.0, 0, &[1.0, 2.0]);
-        hist.negative_spans = vec![Span {
+        hist.negative_spans = vec![BucketSpan {
             offset: 1,
             length: 1,
         }];
@@ -978,15 +978,15 @@ mod tests {
     fn compact_removes_empty_buckets() {
         let hist = FloatHistogram {
             positive_spans: vec![
-                Span {
+                BucketSpan {
                     offset: -2,
                     length: 4,
                 },
-                Span {
+                BucketSpan {
                     offset: 0,
                     length: 0,
                 },
-                Span {
+                BucketSpan {
                     offset: 2,
                     length: 3,
                 },
@@ -1004,11 +1004,11 @@ mod tests {
         assert_eq!(
             c1.positive_spans,
             [
-                Span {
+                BucketSpan {
                     offset: -1,
                     length: 3
                 },
-                Span {
+                BucketSpan {
                     offset: 4,
                     length: 1
                 }
@@ -1022,11 +1022,11 @@ mod tests {
         let mut b = a.clone();
         b.counter_reset_hint = CounterResetHint::NotCounterReset;
         b.positive_spans = vec![
-            Span {
+            BucketSpan {
                 offset: 0,
                 length: 1,
             },
-            Span {
+            BucketSpan {
                 offset: 0,
                 length: 1,
             },

@@ -303,7 +303,7 @@ impl HistogramMean {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{CounterResetHint, Span};
+    use super::super::{BucketSpan, CounterResetHint};
     use super::*;
 
     fn simple(count: f64, sum: f64) -> FloatHistogram {
@@ -426,7 +426,7 @@ mod tests {
         let a = FloatHistogram {
             schema: 1,
             count: 4.0,
-            positive_spans: vec![Span {
+            positive_spans: vec![BucketSpan {
                 offset: 1,
                 length: 4,
             }],
@@ -438,7 +438,7 @@ mod tests {
             count: 2.0,
             zero_threshold: 1.0,
             zero_count: 1.0,
-            positive_spans: vec![Span {
+            positive_spans: vec![BucketSpan {
                 offset: 2,
                 length: 1,
             }],
@@ -471,7 +471,7 @@ mod tests {
             schema: super::super::CUSTOM_BUCKETS_SCHEMA,
             count: 1.0,
             custom_values: vec![5.0],
-            positive_spans: vec![Span {
+            positive_spans: vec![BucketSpan {
                 offset: 0,
                 length: 1,
             }],

@@ -213,7 +213,7 @@ pub fn histogram_stddev(h: &FloatHistogram) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::super::tests::h;
-    use super::super::{CUSTOM_BUCKETS_SCHEMA, Span};
+    use super::super::{BucketSpan, CUSTOM_BUCKETS_SCHEMA};
     use super::*;
 
     const P: PositionRange = PositionRange { start: 0, end: 0 };
@@ -243,7 +243,7 @@ mod tests {
         assert!((q(0.25, &hist) - 0.25).abs() < 1e-12);
         let neg = FloatHistogram {
             count: 2.0,
-            negative_spans: vec![Span {
+            negative_spans: vec![BucketSpan {
                 offset: 1,
                 length: 1,
             }],

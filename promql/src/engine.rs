@@ -1,0 +1,496 @@
+//! The PromQL evaluation engine: instant and range queries over a [`Queryable`].
+//!
+//! Every node is evaluated over all steps of the query at once, the way Prometheus' evaluator
+//! does: selectors read each series once for the whole query range and then pick the samples
+//! of each step, so a range query costs one storage read per selector.
+
+mod aggregate;
+mod binary;
+pub(crate) mod eval;
+mod pin;
+mod trim;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::parser::{ParseError, ParserOptions, parse_with};
+use crate::storage::{Queryable, StorageError};
+use crate::test_script::{Evaluator, PinAt, QueryError, QueryOutput};
+use crate::value::Value;
+use crate::value::annotations::Annotations;
+
+pub use pin::pin_at;
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// How far back a vector selector looks for a sample (Prometheus default 5m), in ms.
+    pub lookback_delta_ms: i64,
+    /// Most samples a query may hold in memory at once.
+    pub max_samples: usize,
+    /// Longest a query may run.
+    pub timeout: Option<Duration>,
+    /// Syntax switches, e.g. experimental functions.
+    pub parser: ParserOptions,
+    /// Subquery step when none is written, in ms.
+    pub default_subquery_step_ms: i64,
+    /// Keep `__name__` through functions and operators that drop it until the end of the
+    /// query, so `label_replace` or `by (__name__)` can still see it (Prometheus'
+    /// `--enable-feature=promql-delayed-name-removal`; off by default, as there).
+    pub delayed_name_removal: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            lookback_delta_ms: 5 * 60 * 1000,
+            max_samples: 50_000_000,
+            timeout: Some(Duration::from_secs(120)),
+            parser: ParserOptions::default(),
+            default_subquery_step_ms: 60_000,
+            delayed_name_removal: false,
+        }
+    }
+}
+
+/// The class of an [`EngineError`], as the HTTP API reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The query or its parameters are invalid (`bad_data`).
+    BadData,
+    /// Evaluation failed (`execution`).
+    Execution,
+    /// The query ran past its deadline (`timeout`).
+    Timeout,
+    /// The query was canceled (`canceled`).
+    Canceled,
+    /// Storage failed (`internal`).
+    Internal,
+}
+
+/// Why a query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The query does not parse or type-check.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// The query parameters are invalid.
+    #[error("{0}")]
+    BadQuery(String),
+    /// Evaluation failed, with Prometheus' message.
+    #[error("{0}")]
+    Execution(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The deadline passed.
+    #[error("query timed out in expression evaluation")]
+    Timeout,
+    /// The cancel flag was raised.
+    #[error("query was canceled in expression evaluation")]
+    Canceled,
+    /// The query needed more samples than allowed.
+    #[error("query processing would load too many samples into memory in query execution")]
+    TooManySamples,
+}
+
+impl EngineError {
+    /// Returns the class of the error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Parse(_) | Self::BadQuery(_) => ErrorKind::BadData,
+            Self::Execution(_) | Self::TooManySamples => ErrorKind::Execution,
+            Self::Storage(StorageError::InvalidRegex { .. }) => ErrorKind::BadData,
+            Self::Storage(_) => ErrorKind::Internal,
+            Self::Timeout => ErrorKind::Timeout,
+            Self::Canceled => ErrorKind::Canceled,
+        }
+    }
+}
+
+/// Counters of one query.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryStats {
+    /// Samples read from storage.
+    pub samples_loaded: u64,
+    /// Samples the selectors fed into evaluation, summed over steps.
+    pub samples_processed: u64,
+    /// Series the selectors read.
+    pub series_touched: u64,
+}
+
+/// A query's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryResult {
+    /// The value: a vector, scalar, string or range vector for an instant query; a matrix
+    /// for a range query.
+    pub value: Value,
+    /// Warnings and infos.
+    pub annotations: Annotations,
+    /// Counters.
+    pub stats: QueryStats,
+}
+
+/// The PromQL engine.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    options: EngineOptions,
+}
+
+/// Lets a caller cancel a running query from another thread.
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    /// Returns a flag that is not raised.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Raises the flag; the query stops at its next check.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Tells whether the flag is raised.
+    pub fn is_canceled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Where a query must stop: a deadline and a cancel flag, checked inside evaluation loops.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    deadline: Option<Instant>,
+    cancel: CancelFlag,
+    max_samples: usize,
+}
+
+impl Limits {
+    pub(crate) fn check(&self) -> Result<(), EngineError> {
+        if self.cancel.is_canceled() {
+            return Err(EngineError::Canceled);
+        }
+        match self.deadline {
+            Some(d) if Instant::now() > d => Err(EngineError::Timeout),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Engine {
+    /// Creates an engine.
+    pub fn new(options: EngineOptions) -> Self {
+        Self { options }
+    }
+
+    /// Returns the settings.
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    fn limits(&self, cancel: Option<&CancelFlag>) -> Limits {
+        Limits {
+            deadline: self.options.timeout.map(|t| Instant::now() + t),
+            cancel: cancel.cloned().unwrap_or_default(),
+            max_samples: self.options.max_samples,
+        }
+    }
+
+    /// Evaluates `query` at `at_ms`.
+    pub fn instant(
+        &self,
+        storage: &dyn Queryable,
+        query: &str,
+        at_ms: i64,
+    ) -> Result<QueryResult, EngineError> {
+        self.instant_with_cancel(storage, query, at_ms, None)
+    }
+
+    /// Evaluates `query` at `at_ms`, stopping early when `cancel` is raised.
+    pub fn instant_with_cancel(
+        &self,
+        storage: &dyn Queryable,
+        query: &str,
+        at_ms: i64,
+        cancel: Option<&CancelFlag>,
+    ) -> Result<QueryResult, EngineError> {
+        let expr = parse_with(query, &self.options.parser)?;
+        let limits = self.limits(cancel);
+        eval::run(
+            storage,
+            &self.options,
+            &limits,
+            &expr,
+            eval::Steps::instant(at_ms),
+            false,
+        )
+    }
+
+    /// Evaluates `query` from `start` to `end` (ms, inclusive) every `step` ms.
+    pub fn range(
+        &self,
+        storage: &dyn Queryable,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<QueryResult, EngineError> {
+        self.range_with_cancel(storage, query, start, end, step, None)
+    }
+
+    /// Range query that stops early when `cancel` is raised.
+    pub fn range_with_cancel(
+        &self,
+        storage: &dyn Queryable,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+        cancel: Option<&CancelFlag>,
+    ) -> Result<QueryResult, EngineError> {
+        if step <= 0 {
+            return Err(EngineError::BadQuery(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+            ));
+        }
+        if end < start {
+            return Err(EngineError::BadQuery(
+                "end timestamp must not be before start time".into(),
+            ));
+        }
+        let expr = parse_with(query, &self.options.parser)?;
+        let vt = expr.value_type();
+        if vt != crate::ast::ValueType::InstantVector && vt != crate::ast::ValueType::Scalar {
+            return Err(EngineError::BadQuery(format!(
+                "invalid expression type {:?} for range query, must be Scalar or instant Vector",
+                vt.to_string()
+            )));
+        }
+        let limits = self.limits(cancel);
+        eval::run(
+            storage,
+            &self.options,
+            &limits,
+            &expr,
+            eval::Steps {
+                start,
+                end,
+                interval: step,
+            },
+            true,
+        )
+    }
+
+    /// Returns the rewriting the test-script runner uses for its `@` invariance check.
+    pub fn pin_at_fn(&self) -> PinAt {
+        let options = self.options.parser;
+        Arc::new(move |q: &str, t: i64| pin_at(q, t, &options))
+    }
+}
+
+impl Evaluator for Engine {
+    fn instant(
+        &self,
+        storage: &dyn Queryable,
+        expr: &str,
+        at: i64,
+    ) -> Result<QueryOutput, QueryError> {
+        let r = Engine::instant(self, storage, expr, at)?;
+        Ok(QueryOutput {
+            value: r.value,
+            annotations: r.annotations,
+        })
+    }
+
+    fn range(
+        &self,
+        storage: &dyn Queryable,
+        expr: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<QueryOutput, QueryError> {
+        let r = Engine::range(self, storage, expr, start, end, step)?;
+        Ok(QueryOutput {
+            value: r.value,
+            annotations: r.annotations,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryStorage;
+    use crate::value::labels::Labels;
+    use crate::value::{PointValue, Sample, Vector};
+
+    fn storage() -> MemoryStorage {
+        let mut s = MemoryStorage::new();
+        for (job, step) in [("a", 1.0), ("b", 2.0)] {
+            let labels = Labels::from_pairs([("__name__", "up_total"), ("job", job)]);
+            for i in 0..=10 {
+                s.append(
+                    labels.clone(),
+                    i * 60_000,
+                    PointValue::Float(i as f64 * step),
+                );
+            }
+        }
+        s
+    }
+
+    fn floats(v: &Vector) -> Vec<(String, f64)> {
+        v.iter()
+            .map(|s: &Sample| match s.value {
+                PointValue::Float(f) => (s.labels.to_string(), f),
+                PointValue::Histogram(_) => (s.labels.to_string(), f64::NAN),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn instant_query_aggregates_rates() {
+        let e = Engine::default();
+        let r = e
+            .instant(&storage(), "sum by (job) (rate(up_total[5m]))", 600_000)
+            .unwrap();
+        let Value::Vector(mut v) = r.value else {
+            panic!("not a vector")
+        };
+        v.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let got = floats(&v);
+        assert_eq!(got.len(), 2);
+        assert!((got[0].1 - 1.0 / 60.0).abs() < 1e-12, "{got:?}");
+        assert!((got[1].1 - 2.0 / 60.0).abs() < 1e-12, "{got:?}");
+        assert_eq!(got[0].0, "{job=\"a\"}");
+        assert_eq!(r.stats.series_touched, 2);
+        assert!(r.stats.samples_loaded >= 10);
+    }
+
+    #[test]
+    fn range_query_returns_sorted_matrix() {
+        let e = Engine::default();
+        let r = e
+            .range(&storage(), "up_total * 2", 0, 120_000, 60_000)
+            .unwrap();
+        let Value::Matrix(m) = r.value else {
+            panic!("not a matrix")
+        };
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].labels.to_string(), "{job=\"a\"}");
+        let values: Vec<f64> = m[1].floats.iter().map(|p| p.f).collect();
+        assert_eq!(values, [0.0, 4.0, 8.0]);
+    }
+
+    #[test]
+    fn errors_have_api_kinds() {
+        let e = Engine::default();
+        let s = storage();
+        let parse = e.instant(&s, "sum(", 0).unwrap_err();
+        assert_eq!(parse.kind(), ErrorKind::BadData);
+        let step = e.range(&s, "up_total", 0, 10, 0).unwrap_err();
+        assert_eq!(step.kind(), ErrorKind::BadData);
+        let card = e
+            .instant(&s, "up_total + on() up_total", 60_000)
+            .unwrap_err();
+        assert_eq!(card.kind(), ErrorKind::Execution);
+        assert!(
+            card.to_string().starts_with("found duplicate series"),
+            "{card}"
+        );
+    }
+
+    #[test]
+    fn sample_limit_and_cancellation_stop_queries() {
+        let s = storage();
+        let small = Engine::new(EngineOptions {
+            max_samples: 5,
+            ..EngineOptions::default()
+        });
+        let err = small.instant(&s, "up_total[10m]", 600_000).unwrap_err();
+        assert!(matches!(err, EngineError::TooManySamples));
+        let steps = small.range(&s, "1", 0, 60_000, 1_000).unwrap_err();
+        assert!(matches!(steps, EngineError::TooManySamples));
+        let sub = small
+            .instant(&s, "max_over_time(up_total[1h:1s])", 0)
+            .unwrap_err();
+        assert!(matches!(sub, EngineError::TooManySamples));
+        assert_eq!(
+            err.to_string(),
+            "query processing would load too many samples into memory in query execution"
+        );
+        let cancel = CancelFlag::new();
+        cancel.cancel();
+        let err = Engine::default()
+            .instant_with_cancel(&s, "up_total", 0, Some(&cancel))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Canceled);
+        let expired = Engine::new(EngineOptions {
+            timeout: Some(Duration::ZERO),
+            ..EngineOptions::default()
+        });
+        std::thread::sleep(Duration::from_millis(2));
+        let err = expired.instant(&s, "up_total", 0).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+    }
+
+    #[test]
+    fn delayed_name_removal_keeps_the_name_for_later_nodes() {
+        let s = storage();
+        let q = r#"label_replace(rate(up_total[5m]), "was", "$1", "__name__", "(.+)")"#;
+        let names = |delayed: bool| {
+            let e = Engine::new(EngineOptions {
+                delayed_name_removal: delayed,
+                ..EngineOptions::default()
+            });
+            let Value::Vector(v) = e.instant(&s, q, 600_000).unwrap().value else {
+                panic!("not a vector")
+            };
+            v.iter()
+                .map(|s| {
+                    (
+                        s.labels.get("was").map(str::to_owned),
+                        s.labels.has("__name__"),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let kept = (Some("up_total".to_owned()), false);
+        assert_eq!(names(true), [kept.clone(), kept]);
+        assert_eq!(names(false), [(None, false), (None, false)]);
+    }
+
+    #[test]
+    fn extreme_times_do_not_overflow() {
+        let e = Engine::default();
+        let s = storage();
+        for q in [
+            "up_total @ 9000000000000",
+            "rate(up_total[1y] @ -9000000000000)",
+            "up_total offset -10000w",
+            "max_over_time(up_total[1h:1m] offset 10000w)",
+        ] {
+            let r = e.instant(&s, q, i64::MAX / 2);
+            assert!(
+                matches!(r, Ok(QueryResult { value: Value::Vector(ref v), .. }) if v.is_empty()),
+                "{q}: {r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn experimental_functions_need_the_feature_flag() {
+        let s = storage();
+        let plain = Engine::default();
+        assert!(plain.instant(&s, "limitk(1, up_total)", 0).is_err());
+        let enabled = Engine::new(EngineOptions {
+            parser: ParserOptions::all_enabled(),
+            ..EngineOptions::default()
+        });
+        let r = enabled.instant(&s, "limitk(1, up_total)", 0).unwrap();
+        assert!(matches!(r.value, Value::Vector(v) if v.len() == 1));
+    }
+}
