@@ -1298,3 +1298,58 @@ async fn group_policies_apply_to_members() {
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(xml_text(&body, "GroupName"), "readers");
 }
+
+#[tokio::test]
+async fn request_tags_and_tag_keys_reach_conditions() {
+    let t = test_app().await;
+    let ws = t.active_workspace().await;
+    let policy = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":["aps:TagResource","aps:UntagResource"],"Resource":"*"},
+        {"Effect":"Deny","Action":"aps:TagResource","Resource":"*",
+         "Condition":{"StringEquals":{"aws:RequestTag/env":"prod"}}},
+        {"Effect":"Deny","Action":"aps:UntagResource","Resource":"*",
+         "Condition":{"ForAnyValue:StringEquals":{"aws:TagKeys":"owner"}}}]}"#;
+    for params in [
+        &[("Action", "CreateUser"), ("UserName", "tagger")][..],
+        &[
+            ("Action", "PutUserPolicy"),
+            ("UserName", "tagger"),
+            ("PolicyName", "tags"),
+            ("PolicyDocument", policy),
+        ],
+    ] {
+        let (s, body) = t.iam(params).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+    let (_, created) = t
+        .iam(&[("Action", "CreateAccessKey"), ("UserName", "tagger")])
+        .await;
+    let (key_id, secret) = (
+        xml_text(&created, "AccessKeyId"),
+        xml_text(&created, "SecretAccessKey"),
+    );
+    let path = tag_path(&format!(
+        "arn:aws:aps:us-east-1:123456789012:workspace/{ws}"
+    ));
+    let tag = |env: &'static str| {
+        t.call_as(
+            key_id,
+            secret,
+            Method::POST,
+            &path,
+            Some(json!({"tags": {"env": env}})),
+        )
+    };
+    assert_eq!(tag("dev").await.status, StatusCode::OK);
+    assert_eq!(tag("prod").await.error_type(), "AccessDeniedException");
+    for (key, denied) in [("env", false), ("owner", true)] {
+        let uri = format!("{path}?tagKeys={key}");
+        let r = t.call_as(key_id, secret, Method::DELETE, &uri, None).await;
+        assert_eq!(
+            r.error_type() == "AccessDeniedException",
+            denied,
+            "{key}: {}",
+            r.body
+        );
+    }
+}
