@@ -99,6 +99,10 @@ def test_user_rights_follow_policies_and_key_status(cli):
         "--policy-arn", "arn:aws:iam::aws:policy/AmazonPrometheusQueryAccess",
     )["PolicyVersion"]
     assert "aps:QueryMetrics" in version["Document"]["Statement"][0]["Action"]
+    # The CLI follows Marker until IsTruncated is false.
+    aws_policies = root("iam", "list-policies", "--scope", "AWS", "--page-size", "1")["Policies"]
+    assert len(aws_policies) == 4
+    assert "AmazonPrometheusRemoteWriteAccess" in {p["PolicyName"] for p in aws_policies}
     key = root("iam", "create-access-key", "--user-name", "grafana")["AccessKey"]
     assert key["Status"] == "Active" and len(key["SecretAccessKey"]) == 40
 

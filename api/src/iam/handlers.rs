@@ -1,9 +1,8 @@
 //! The IAM operations on `POST /` (query protocol, signing name `iam`).
 //!
 //! Every request is authenticated and authorized through the shared [`Authenticator`]
-//! (`iam:<Action>` on the addressed user or policy ARN) before it is dispatched. Listings
-//! return every match in one page (`IsTruncated` false): accounts served by one ampd hold few
-//! principals.
+//! (`iam:<Action>` on the addressed user, group or policy ARN) before it is dispatched.
+//! Listings page with `MaxItems` and `Marker` like IAM's.
 
 use std::sync::Arc;
 
@@ -252,8 +251,7 @@ async fn run(
             let users = store
                 .list_users(form.get("PathPrefix").unwrap_or("/"))
                 .await?;
-            x.list("Users", &users, user_xml)
-                .leaf("IsTruncated", "false");
+            page(&mut x, "Users", &users, form, user_xml)?;
         }
         O::DeleteUser => {
             store.delete_user(form.required("UserName")?).await?;
@@ -278,8 +276,7 @@ async fn run(
         }
         O::ListAccessKeys => {
             let keys = store.list_access_keys(target_user(form, caller)?).await?;
-            x.list("AccessKeyMetadata", &keys, key_xml)
-                .leaf("IsTruncated", "false");
+            page(&mut x, "AccessKeyMetadata", &keys, form, key_xml)?;
         }
         O::UpdateAccessKey => {
             let status = form.required("Status")?;
@@ -336,10 +333,9 @@ async fn run(
                 .into_iter()
                 .map(|(n, _)| n)
                 .collect();
-            x.list("PolicyNames", &names, |m, n| {
+            page(&mut x, "PolicyNames", &names, form, |m, n| {
                 m.text(n);
-            })
-            .leaf("IsTruncated", "false");
+            })?;
         }
         O::DeleteUserPolicy | O::DeleteGroupPolicy => {
             store
@@ -364,16 +360,14 @@ async fn run(
         O::GetGroup => {
             let group = store.group(form.required("GroupName")?).await?;
             let users = store.group_members(&group.name).await?;
-            x.node("Group", |g| group_xml(g, &group))
-                .list("Users", &users, user_xml)
-                .leaf("IsTruncated", "false");
+            x.node("Group", |g| group_xml(g, &group));
+            page(&mut x, "Users", &users, form, user_xml)?;
         }
         O::ListGroups => {
             let groups = store
                 .list_groups(form.get("PathPrefix").unwrap_or("/"))
                 .await?;
-            x.list("Groups", &groups, group_xml)
-                .leaf("IsTruncated", "false");
+            page(&mut x, "Groups", &groups, form, group_xml)?;
         }
         O::DeleteGroup => {
             store.delete_group(form.required("GroupName")?).await?;
@@ -393,8 +387,7 @@ async fn run(
         }
         O::ListGroupsForUser => {
             let groups = store.groups_for_user(form.required("UserName")?).await?;
-            x.list("Groups", &groups, group_xml)
-                .leaf("IsTruncated", "false");
+            page(&mut x, "Groups", &groups, form, group_xml)?;
         }
         O::CreatePolicy => {
             let name = valid_name("policyName", form.required("PolicyName")?, 128)?;
@@ -453,11 +446,16 @@ async fn run(
                 }
             }
             entries.retain(|(_, n)| !only_attached || *n > 0);
-            x.list("Policies", &entries, |m, (entry, n)| match entry {
-                PolicyEntry::Aws(aws) => aws_policy_xml(m, aws, *n),
-                PolicyEntry::Customer(p) => customer_policy_xml(m, p, *n),
-            })
-            .leaf("IsTruncated", "false");
+            page(
+                &mut x,
+                "Policies",
+                &entries,
+                form,
+                |m, (entry, n)| match entry {
+                    PolicyEntry::Aws(aws) => aws_policy_xml(m, aws, *n),
+                    PolicyEntry::Customer(p) => customer_policy_xml(m, p, *n),
+                },
+            )?;
         }
         O::DeletePolicy => {
             store.delete_policy(customer_policy_arn(form)?).await?;
@@ -498,8 +496,9 @@ async fn run(
                 }],
                 None => store.list_policy_versions(arn).await?,
             };
-            x.list("Versions", &versions, |m, v| version_xml(m, v, false))
-                .leaf("IsTruncated", "false");
+            page(&mut x, "Versions", &versions, form, |m, v| {
+                version_xml(m, v, false)
+            })?;
         }
         O::DeletePolicyVersion => {
             let arn = customer_policy_arn(form)?;
@@ -536,14 +535,59 @@ async fn run(
         }
         O::ListAttachedUserPolicies | O::ListAttachedGroupPolicies => {
             let arns = store.attached_policies(owner(op, form)?).await?;
-            x.list("AttachedPolicies", &arns, |m, arn| {
+            page(&mut x, "AttachedPolicies", &arns, form, |m, arn| {
                 let name = arn.rsplit('/').next().unwrap_or(arn);
                 m.leaf("PolicyName", name).leaf("PolicyArn", arn);
-            })
-            .leaf("IsTruncated", "false");
+            })?;
         }
     }
     Ok(Some(x))
+}
+
+/// Largest and default `MaxItems` of a listing.
+const MAX_ITEMS: (usize, usize) = (1000, 100);
+
+/// Writes one page of a listing: at most `MaxItems` items after `Marker`, then `IsTruncated`
+/// and, if more follow, the `Marker` of the next page. Listings are sorted, and a marker is the
+/// offset of the next item in them.
+fn page<T>(
+    x: &mut Xml,
+    name: &str,
+    items: &[T],
+    form: &Form,
+    each: impl Fn(&mut Xml, &T),
+) -> Result<(), IamError> {
+    let max = match form.get("MaxItems") {
+        None => MAX_ITEMS.1,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_ITEMS.0).contains(n))
+            .ok_or_else(|| {
+                IamError::validation(format!(
+                    "1 validation error detected: Value '{v}' at 'maxItems' failed to satisfy \
+                     constraint: Member must have value between 1 and {}",
+                    MAX_ITEMS.0
+                ))
+            })?,
+    };
+    let start = match form.get("Marker") {
+        None => 0,
+        Some(m) => m
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= items.len())
+            .ok_or_else(|| IamError::validation(format!("Invalid Marker: {m}")))?,
+    };
+    let end = start.saturating_add(max).min(items.len());
+    x.list(name, &items[start..end], each);
+    if end < items.len() {
+        x.leaf("IsTruncated", "true")
+            .leaf("Marker", &end.to_string());
+    } else {
+        x.leaf("IsTruncated", "false");
+    }
+    Ok(())
 }
 
 /// Returns the user or group a policy operation addresses (`UserName` or `GroupName`).
@@ -740,6 +784,38 @@ mod tests {
         assert!(valid_path("/").is_ok());
         assert!(valid_path("/team/obs/").is_ok());
         assert!(valid_path("team/").is_err());
+    }
+
+    #[test]
+    fn listings_page_with_markers() {
+        let items: Vec<String> = (0..5).map(|i| format!("n{i}")).collect();
+        let write = |query: &[u8]| {
+            let mut x = Xml::new();
+            page(&mut x, "L", &items, &Form::parse(query), |m, n| {
+                m.text(n);
+            })
+            .map(|()| x)
+        };
+        let first = write(b"MaxItems=2").unwrap();
+        assert_eq!(
+            first.into_string(),
+            "<L><member>n0</member><member>n1</member></L>\
+             <IsTruncated>true</IsTruncated><Marker>2</Marker>"
+        );
+        let last = write(b"MaxItems=3&Marker=2").unwrap();
+        assert_eq!(
+            last.into_string(),
+            "<L><member>n2</member><member>n3</member><member>n4</member></L>\
+             <IsTruncated>false</IsTruncated>"
+        );
+        for bad in [
+            &b"MaxItems=0"[..],
+            b"MaxItems=1001",
+            b"Marker=6",
+            b"Marker=x",
+        ] {
+            assert_eq!(write(bad).unwrap_err().code, "ValidationError");
+        }
     }
 
     #[test]

@@ -87,6 +87,11 @@ impl Xml {
         self
     }
 
+    /// Returns the XML written so far.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
     /// Appends escaped text.
     pub fn text(&mut self, text: &str) -> &mut Self {
         self.0.push_str(&escape(text));
@@ -115,7 +120,8 @@ impl Xml {
 pub fn respond(action: &str, result: Option<Xml>, request_id: &str) -> Response {
     let mut body =
         format!(r#"<?xml version="1.0" encoding="UTF-8"?><{action}Response xmlns="{NAMESPACE}">"#);
-    if let Some(Xml(inner)) = result {
+    if let Some(inner) = result {
+        let inner = inner.into_string();
         let _ = write!(body, "<{action}Result>{inner}</{action}Result>");
     }
     let _ = write!(
