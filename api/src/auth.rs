@@ -340,3 +340,17 @@ pub async fn authenticate(State(ctx): State<AuthContext>, req: Request, next: Ne
     res.extensions_mut().insert(ctx.operation);
     res
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_is_in_the_aps_catalogue() {
+        for op in Operation::ALL {
+            let action = ApsAction::from_name(op.name()).unwrap();
+            assert_eq!(action.iam_action(), op.iam_action());
+            assert!(!action.is_data_plane(), "{op:?}");
+        }
+    }
+}
