@@ -31,7 +31,7 @@ mod store;
 pub mod testsuite;
 
 pub use error::{ResourceType, StoreError, StoreResult};
-pub use local::{LocalBackend, LocalOptions, MaintenanceTask};
+pub use local::{LocalBackend, LocalOptions, MaintenanceTask, TsdbQueryable};
 #[cfg(any(test, feature = "testsuite"))]
 pub use metrics::testsuite as metrics_testsuite;
 pub use metrics::{
