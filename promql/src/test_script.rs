@@ -653,6 +653,57 @@ eval instant at 1m up
         assert!(is_time_dependent("time() - x") && !is_time_dependent("sometimes(x)"));
     }
 
+    /// Keeps the samples of `m` only and refuses to load any other series.
+    struct OnlyM(MemoryStorage);
+
+    impl ScriptStorage for OnlyM {
+        fn append(&mut self, labels: Labels, t: i64, value: PointValue) -> Result<(), QueryError> {
+            if labels.metric_name() != Some("m") {
+                return Err("only m".into());
+            }
+            self.0.append(labels, t, value);
+            Ok(())
+        }
+
+        fn commit(&mut self) -> Result<(), QueryError> {
+            Ok(())
+        }
+
+        fn clear(&mut self) -> Result<(), QueryError> {
+            self.0.clear();
+            Ok(())
+        }
+
+        fn queryable(&self) -> &dyn Queryable {
+            &self.0
+        }
+    }
+
+    #[test]
+    fn evals_read_the_storage_the_options_make() {
+        let script = TestScript::parse(
+            "storage.test",
+            "load 1m\n  m 1\n\neval instant at 0 m\n  m 1\n\nclear\n\nload 1m\n  x 1\n\neval instant at 0 x\n  x 1\n",
+        )
+        .unwrap();
+        let default = script.run(&SelectorOnly, &RunOptions::default());
+        assert_eq!((default.passed, default.failed), (2, 0));
+        let options = RunOptions {
+            storage: Some(Arc::new(|| Box::new(OnlyM(MemoryStorage::new())))),
+            ..RunOptions::default()
+        };
+        let report = script.run(&SelectorOnly, &options);
+        // The refused load fails at its header line, and the eval after it finds nothing.
+        let failed: Vec<(usize, &str)> = report
+            .failures
+            .iter()
+            .map(|f| (f.line, f.expr.as_str()))
+            .collect();
+        assert_eq!(failed, [(9, "load"), (12, "x")], "{:#?}", report.failures);
+        assert!(report.failures[0].message.contains("only m"));
+        assert_eq!(report.passed, 1);
+    }
+
     #[test]
     fn run_files_prints_the_closing_line() {
         let dir = std::env::temp_dir().join(format!("promqltest-{}", std::process::id()));
