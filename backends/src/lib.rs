@@ -12,7 +12,8 @@
 //! remote-write batch, run PromQL given as a string (so a remote engine could take the whole
 //! query), list series, labels and metadata, delete a tenant, apply its retention and
 //! out-of-order window. [`LocalBackend`] is the embedded default: `ampd-tsdb` for storage and
-//! `ampd-promql` for evaluation, joined by an adapter to the engine's `Queryable` trait.
+//! `ampd-promql` for evaluation, joined by an adapter to the engine's `Queryable` trait
+//! ([`TsdbQueryable`], public so the PromQL test corpus can run over a real tsdb).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ampd_backends::StoreError> {
@@ -38,7 +39,7 @@ pub use iam::{
     MAX_ACCESS_KEYS_PER_USER, MAX_ATTACHED_POLICIES, MAX_GROUPS_PER_USER, MAX_POLICY_VERSIONS,
     ManagedPolicyRecord, PolicyOwner, PolicyVersion,
 };
-pub use local::{LocalBackend, LocalOptions, MaintenanceTask};
+pub use local::{LocalBackend, LocalOptions, MaintenanceTask, TsdbQueryable};
 #[cfg(any(test, feature = "testsuite"))]
 pub use metrics::testsuite as metrics_testsuite;
 pub use metrics::{

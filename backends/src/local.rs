@@ -20,7 +20,7 @@ use crate::metrics::{
     TimeRange, WriteOutcome,
 };
 use convert::StoredHistogram;
-use queryable::TsdbQueryable;
+pub use queryable::TsdbQueryable;
 
 /// Settings of the local backend.
 #[derive(Clone, Debug, Default)]

@@ -49,7 +49,8 @@
 //! - numeric kernels of PromQL functions (`rate`, `deriv`, `quantile`, `*_over_time`, …);
 //! - the [`Queryable`] storage contract the engine reads through, with [`MemoryStorage`];
 //! - a runner for the Prometheus test-script format ([`TestScript`]) that drives any
-//!   [`Evaluator`].
+//!   [`Evaluator`] over any [`ScriptStorage`], and checks a run against a [`KnownFailures`]
+//!   list.
 //!
 //! ```
 //! use ampd_promql::{MatchOp, Matcher, MemoryStorage, PointValue, Queryable, RangeWindow};
@@ -115,10 +116,10 @@ pub use storage::{
     check_queryable,
 };
 pub use test_script::{
-    AnnotationCheck, Command, EPSILON, EvalCommand, EvalFailure, EvalKind, Evaluator, LoadCommand,
-    PinAt, QueryError, QueryOutput, RunOptions, ScriptError, ScriptReport, SequenceValue,
-    SeriesLine, TestScript, TextMatch, histograms_match, parse_duration, parse_series_line,
-    parse_values, run_files,
+    AnnotationCheck, Command, EPSILON, EvalCommand, EvalFailure, EvalKind, Evaluator,
+    KnownFailures, KnownFailuresError, LoadCommand, NewStorage, PinAt, QueryError, QueryOutput,
+    RunOptions, ScriptError, ScriptReport, ScriptStorage, SequenceValue, SeriesLine, TestScript,
+    TextMatch, histograms_match, parse_duration, parse_series_line, parse_values, run_files,
 };
 pub use value::annotations::{Annotation, AnnotationKind, Annotations, PositionRange, go_float};
 pub use value::histogram::{

@@ -12,13 +12,13 @@ use ampd_tsdb::Db;
 use super::convert;
 
 /// Reads one tenant's tsdb; `None` is a tenant without data, which reads as empty.
-pub(super) struct TsdbQueryable {
+pub struct TsdbQueryable {
     db: Option<Arc<Db>>,
 }
 
 impl TsdbQueryable {
     /// Wraps the tenant's database, if it exists.
-    pub(super) fn new(db: Option<Arc<Db>>) -> Self {
+    pub fn new(db: Option<Arc<Db>>) -> Self {
         Self { db }
     }
 }

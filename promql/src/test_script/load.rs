@@ -1,45 +1,59 @@
-//! Loads `load` blocks into a [`MemoryStorage`], converting classic histograms for
+//! Loads `load` blocks into a [`ScriptStorage`], converting classic histograms for
 //! `load_with_nhcb`.
 
 use std::collections::BTreeMap;
 
 use super::notation::SequenceValue;
 use super::parse::LoadCommand;
+use super::{QueryError, ScriptStorage};
 use crate::storage::MemoryStorage;
 use crate::value::histogram::{BucketSpan, CUSTOM_BUCKETS_SCHEMA, FloatHistogram};
 use crate::value::labels::{BUCKET_LABEL, Labels, METRIC_NAME};
 use crate::value::{PointValue, is_stale_nan};
 
-/// Appends every sample of `cmd` to `storage`.
-pub fn load(cmd: &LoadCommand, storage: &mut MemoryStorage) {
+/// Appends every sample of `cmd` to `storage` and commits them.
+pub fn load(cmd: &LoadCommand, storage: &mut dyn ScriptStorage) -> Result<(), QueryError> {
+    for (labels, t, value) in samples(cmd) {
+        storage.append(labels, t, value)?;
+    }
+    storage.commit()
+}
+
+/// [`load`] into a [`MemoryStorage`], which accepts every sample.
+pub fn load_memory(cmd: &LoadCommand, storage: &mut MemoryStorage) {
+    for (labels, t, value) in samples(cmd) {
+        storage.append(labels, t, value);
+    }
+}
+
+/// The samples of `cmd`, series by series in time order, then the converted histograms.
+fn samples(cmd: &LoadCommand) -> Vec<(Labels, i64, PointValue)> {
     // A series defined twice in one block keeps only its last definition.
     let mut defs: BTreeMap<&Labels, &[SequenceValue]> = BTreeMap::new();
     for s in &cmd.series {
         defs.insert(&s.labels, &s.values);
     }
+    let mut out = Vec::new();
     for (labels, values) in &defs {
         for (i, v) in values.iter().enumerate() {
             let t = cmd.interval * i as i64;
             match v {
                 SequenceValue::Omitted => {}
-                SequenceValue::Float(f) => {
-                    storage.append((*labels).clone(), t, PointValue::Float(*f))
-                }
-                SequenceValue::Histogram { histogram, .. } => {
-                    storage.append(
-                        (*labels).clone(),
-                        t,
-                        PointValue::Histogram(histogram.clone()),
-                    );
-                }
+                SequenceValue::Float(f) => out.push(((*labels).clone(), t, PointValue::Float(*f))),
+                SequenceValue::Histogram { histogram, .. } => out.push((
+                    (*labels).clone(),
+                    t,
+                    PointValue::Histogram(histogram.clone()),
+                )),
             }
         }
     }
     if cmd.with_nhcb {
         for (labels, t, h) in classic_to_nhcb(&defs, cmd.interval) {
-            storage.append(labels, t, PointValue::Histogram(h));
+            out.push((labels, t, PointValue::Histogram(h)));
         }
     }
+    out
 }
 
 /// The parts of one classic histogram: `le` buckets, `_count` and `_sum` series.
@@ -162,7 +176,7 @@ load_with_nhcb 1m
             panic!()
         };
         let mut s = MemoryStorage::new();
-        load(cmd, &mut s);
+        load(cmd, &mut s).unwrap();
         let m = Matcher::new(MatchOp::Equal, "__name__", "h").unwrap();
         let got = s.select(0, i64::MAX, &[m]).unwrap();
         assert_eq!(got.len(), 1);
