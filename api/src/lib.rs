@@ -6,6 +6,9 @@
 //!   [`Authenticator`], [`Caller`].
 //! - `iam`: the account's users, access keys and policies ([`Identities`]), the root access
 //!   key ([`RootAccessKey`]), and the IAM query API on `POST /` ([`iam_router`]).
+//! - `data`: the AMP data plane — remote write and the PromQL query API per workspace
+//!   ([`data_router`], [`DataState`]), and the loop keeping tenant settings in step with
+//!   workspaces ([`sync_tenants`]).
 //! - `ops`: `/healthz` and `/readyz`.
 //! - `server`: assembling the app ([`app`]) and running it ([`run`]).
 //!
@@ -22,6 +25,7 @@
 mod auth;
 mod config;
 mod control;
+mod data;
 mod error;
 mod extract;
 mod iam;
@@ -35,6 +39,7 @@ mod trace;
 pub use auth::{AuthContext, Authenticator, AuthzError, Caller, Check};
 pub use config::{Cli, Command, Config, ConfigError, ServeArgs};
 pub use control::{ControlSettings, ControlState, router as control_router, unknown_operation};
+pub use data::{DataState, router as data_router, sync_tenants};
 pub use error::{AwsError, FieldIssue, ValidationReason};
 pub use iam::{
     Identities, ROOT_CREDENTIALS_FILE, ROOT_KEY_FILE, RootAccessKey, RootCredentialsError,
@@ -43,7 +48,7 @@ pub use iam::{
 pub use openapi::openapi;
 pub use operation::Operation;
 pub use pagination::{KeyError, PageTokens};
-pub use server::{app, open_store, run, serve};
+pub use server::{app, open_metrics, open_store, run, serve};
 pub use trace::RequestId;
 
 #[cfg(test)]

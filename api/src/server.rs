@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ampd_backends::{MetadataStore, SqliteStore};
+use ampd_backends::{LocalBackend, LocalOptions, MetadataStore, MetricsBackend, SqliteStore};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -14,19 +14,21 @@ use tokio::net::TcpListener;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::control::{self, ControlSettings, ControlState};
+use crate::data::{self, DataState};
 use crate::extract::MAX_BODY_BYTES;
 use crate::iam::{self, Identities, RootAccessKey, SecretSealer};
 use crate::pagination::PageTokens;
 use crate::{ops, trace};
 
-/// Builds the whole HTTP application: control plane and operational endpoints behind the
-/// request log; requests no route matches (path or method) get an AWS-shaped
+/// Builds the whole HTTP application: control plane, data plane and operational endpoints
+/// behind the request log; requests no route matches (path or method) get an AWS-shaped
 /// `ValidationException` with reason `UNKNOWN_OPERATION`.
-pub fn app(store: Arc<dyn MetadataStore>, control: ControlState) -> Router {
+pub fn app(store: Arc<dyn MetadataStore>, control: ControlState, data: DataState) -> Router {
     let iam = iam::router(control.authenticator().clone());
     ops::router(store)
         .merge(control::router(control))
         .merge(iam)
+        .merge(data::router(data))
         .fallback(control::unknown_operation)
         .method_not_allowed_fallback(control::unknown_operation)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -40,6 +42,28 @@ pub async fn open_store(data_dir: &Path) -> anyhow::Result<SqliteStore> {
     SqliteStore::open(&data_dir.join("metadata.db"))
         .await
         .with_context(|| format!("cannot open the metadata store in {}", data_dir.display()))
+}
+
+/// How often tenant data is compacted, expired and fsynced.
+const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How often tenant settings follow workspace configurations.
+const TENANT_SYNC_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Opens the embedded metrics backend under `<data_dir>/tsdb`.
+///
+/// Tenant data is stored unsealed (the tsdb's identity sealer); sealing with the workspace's
+/// KMS key plugs in through the same `SealerProvider` once the KMS service backs it.
+pub fn open_metrics(data_dir: &Path) -> anyhow::Result<LocalBackend> {
+    let root = data_dir.join("tsdb");
+    std::fs::create_dir_all(&root)
+        .with_context(|| format!("cannot create tsdb folder {}", root.display()))?;
+    LocalBackend::new(
+        &root,
+        LocalOptions::default(),
+        Arc::new(ampd_tsdb::IdentitySealer),
+    )
+    .with_context(|| format!("cannot open the tsdb in {}", root.display()))
 }
 
 /// Completes status transitions older than `delay`, forever.
@@ -94,21 +118,38 @@ pub async fn serve(
         identities,
         store.clone(),
     ));
+    let local = Arc::new(open_metrics(&config.data_dir)?);
+    let maintenance = local.spawn_maintenance(MAINTENANCE_INTERVAL);
+    let metrics: Arc<dyn MetricsBackend> = local;
+    let data = DataState::new(
+        authenticator.clone(),
+        store.clone(),
+        metrics.clone(),
+        config.region.clone(),
+        config.account_id.clone(),
+    );
     let control = ControlState::new(settings, authenticator, store.clone(), page_tokens);
     let lifecycle = tokio::spawn(settle_loop(
         store.clone(),
         Duration::from_millis(config.transition_delay_ms),
     ));
+    let tenants = tokio::spawn(data::sync_tenants(
+        store.clone(),
+        metrics,
+        TENANT_SYNC_INTERVAL,
+    ));
     tracing::info!(
         %addr, data_dir = %config.data_dir.display(), region = %config.region,
         account_id = %config.account_id, "listening on {addr}"
     );
-    let app = app(store, control).into_make_service_with_connect_info::<SocketAddr>();
+    let app = app(store, control, data).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .context("server failed");
     lifecycle.abort();
+    tenants.abort();
+    drop(maintenance);
     served?;
     tracing::info!("stopped");
     Ok(())

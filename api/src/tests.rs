@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use ampd_backends::{MetadataStore, SqliteStore};
+use ampd_backends::{MetadataStore, MetricsBackend, SqliteStore};
 use ampd_iam::SecretKey;
 use ampd_iam::sigv4::{SigningCredentials, sign_request};
 use axum::Router;
@@ -17,9 +17,11 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+mod data_plane;
+
 use crate::{
-    Authenticator, ControlSettings, ControlState, Identities, Operation, PageTokens, RootAccessKey,
-    SecretSealer, app,
+    Authenticator, ControlSettings, ControlState, DataState, Identities, Operation, PageTokens,
+    RootAccessKey, SecretSealer, app, open_metrics,
 };
 
 const ROOT_KEY_ID: &str = "AKIAROOTTESTKEY00001";
@@ -93,6 +95,14 @@ async fn test_app() -> TestApp {
         "123456789012",
     ));
     let authenticator = Arc::new(Authenticator::new("us-east-1", identities, store.clone()));
+    let metrics: Arc<dyn MetricsBackend> = Arc::new(open_metrics(dir.path()).unwrap());
+    let data = DataState::new(
+        authenticator.clone(),
+        store.clone(),
+        metrics,
+        "us-east-1",
+        "123456789012",
+    );
     let control = ControlState::new(
         settings,
         authenticator,
@@ -100,7 +110,7 @@ async fn test_app() -> TestApp {
         PageTokens::from_key([1; 32]),
     );
     TestApp {
-        app: app(store.clone(), control),
+        app: app(store.clone(), control, data),
         store,
         _dir: dir,
     }
