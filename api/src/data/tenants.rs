@@ -110,3 +110,101 @@ async fn delete(metrics: &dyn MetricsBackend, tenant: &TenantId, applied: &mut A
         Err(e) => tracing::warn!(%tenant, error = %e, "cannot delete tenant data: {e}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ampd_backends::{
+        InstantQuery, NewWorkspace, QueryLimits, SqliteStore, WorkspaceConfigurationUpdate,
+    };
+    use ampd_promql::Value;
+    use ampd_remote_write::{Label, Sample, Series, WriteBatch};
+
+    use super::*;
+
+    fn batch(t: i64) -> WriteBatch {
+        WriteBatch {
+            series: vec![Series {
+                labels: vec![Label::new("__name__", "up"), Label::new("job", "a")],
+                samples: vec![Sample {
+                    timestamp: t,
+                    value: 1.0,
+                }],
+                ..Series::default()
+            }],
+            metadata: vec![],
+        }
+    }
+
+    async fn sync(store: &SqliteStore, metrics: &dyn MetricsBackend, applied: &mut Applied) {
+        let workspaces = all_workspaces(store).await.unwrap();
+        reconcile(metrics, &workspaces, applied).await;
+    }
+
+    #[tokio::test]
+    async fn tenants_follow_configuration_and_deletion() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("metadata.db"))
+            .await
+            .unwrap();
+        let metrics = crate::server::open_metrics(dir.path()).unwrap();
+        let new = NewWorkspace {
+            id: "ws-tenant".into(),
+            alias: None,
+            kms_key_arn: None,
+            tags: Default::default(),
+        };
+        store.create_workspace(new, None, 10).await.unwrap();
+        store.settle(Duration::ZERO).await.unwrap();
+        let update = WorkspaceConfigurationUpdate {
+            retention_period_in_days: None,
+            out_of_order_time_window_in_seconds: Some(0),
+            rule_query_offset_in_seconds: None,
+            limits_per_label_set: None,
+        };
+        store
+            .update_workspace_configuration("ws-tenant", update, None)
+            .await
+            .unwrap();
+        store.settle(Duration::ZERO).await.unwrap();
+        let mut applied = Applied::default();
+        sync(&store, &metrics, &mut applied).await;
+
+        // With the window set to 0 an older sample of the series is refused.
+        let tenant = TenantId::new("ws-tenant");
+        let t = 1_000 * i64::from(u32::MAX);
+        let first = metrics.write(&tenant, batch(t)).await.unwrap();
+        assert_eq!(first.samples, 1);
+        let late = metrics.write(&tenant, batch(t - 1_000)).await.unwrap();
+        assert_eq!(late.samples, 0);
+        assert!(late.rejected() > 0, "{late:?}");
+        // Widened, the same kind of sample is taken.
+        let update = WorkspaceConfigurationUpdate {
+            retention_period_in_days: None,
+            out_of_order_time_window_in_seconds: Some(3600),
+            rule_query_offset_in_seconds: None,
+            limits_per_label_set: None,
+        };
+        store
+            .update_workspace_configuration("ws-tenant", update, None)
+            .await
+            .unwrap();
+        sync(&store, &metrics, &mut applied).await;
+        let late = metrics.write(&tenant, batch(t - 2_000)).await.unwrap();
+        assert_eq!((late.samples, late.rejected()), (1, 0));
+
+        store.delete_workspace("ws-tenant", None).await.unwrap();
+        sync(&store, &metrics, &mut applied).await;
+        assert!(applied.deleted.contains("ws-tenant"));
+        let query = InstantQuery {
+            expr: "up".into(),
+            time_ms: t,
+            timeout: None,
+            limits: QueryLimits::default(),
+        };
+        let data = metrics.query(&tenant, query).await.unwrap();
+        assert_eq!(data.value, Value::Vector(vec![]));
+        store.settle(Duration::ZERO).await.unwrap();
+        sync(&store, &metrics, &mut applied).await;
+        assert!(applied.deleted.is_empty() && applied.settings.is_empty());
+    }
+}
