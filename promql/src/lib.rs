@@ -100,7 +100,9 @@ pub use ast::{
 pub use engine::{
     CancelFlag, Engine, EngineError, EngineOptions, ErrorKind, QueryResult, QueryStats, pin_at,
 };
-pub use parser::{ParseError, ParserOptions, parse, parse_metric_selector, parse_with};
+pub use parser::{
+    ParseError, ParserOptions, parse, parse_duration_ms, parse_metric_selector, parse_with,
+};
 
 pub use kernels::{
     ClassicBucket, ClassicQuantile, KernelError, MeanAccumulator, RangeWindow, StdvarAccumulator,
@@ -119,7 +121,7 @@ pub use test_script::{
     AnnotationCheck, Command, EPSILON, EvalCommand, EvalFailure, EvalKind, Evaluator,
     KnownFailures, KnownFailuresError, LoadCommand, NewStorage, PinAt, QueryError, QueryOutput,
     RunOptions, ScriptError, ScriptReport, ScriptStorage, SequenceValue, SeriesLine, TestScript,
-    TextMatch, histograms_match, parse_duration, parse_series_line, parse_values, run_files,
+    TextMatch, histograms_match, parse_series_line, parse_values, run_files,
 };
 pub use value::annotations::{Annotation, AnnotationKind, Annotations, PositionRange, go_float};
 pub use value::histogram::{

@@ -9,6 +9,8 @@
 mod check;
 mod literals;
 
+pub use literals::parse_duration_ms;
+
 use crate::ast::{
     AggregateExpr, AggregateOp, AtModifier, BinaryExpr, BinaryOp, Call, Cardinality, DurationExpr,
     DurationOp, Expr, FillValues, LabelMatcher, MatchOp, MatrixSelector, NumberLiteral, ParenExpr,

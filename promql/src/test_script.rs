@@ -20,7 +20,7 @@ use regex::Regex;
 
 pub use compare::{EPSILON, histograms_match};
 pub use known::{KnownFailures, KnownFailuresError};
-pub use notation::{SequenceValue, SeriesLine, parse_duration, parse_series_line, parse_values};
+pub use notation::{SequenceValue, SeriesLine, parse_series_line, parse_values};
 pub use parse::{AnnotationCheck, Command, EvalCommand, EvalKind, LoadCommand, TextMatch};
 
 use crate::storage::{MemoryStorage, Queryable};

@@ -53,9 +53,7 @@ pub fn parse_promql(expr: &str) -> Result<(), String> {
 }
 
 fn parse_duration(d: &str) -> Result<(), String> {
-    ampd_promql::parse_duration(d, false)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    ampd_promql::parse_duration_ms(d).map(|_| ())
 }
 
 /// Validates a rule file; the error lists every problem found.
@@ -248,6 +246,11 @@ groups:
             ),
             (
                 "groups:\n- name: a\n  rules:\n  - alert: A\n    expr: up\n    for: 5 minutes\n",
+                "for",
+            ),
+            (
+                // Units out of order, which promtool refuses too.
+                "groups:\n- name: a\n  rules:\n  - alert: A\n    expr: up\n    for: 5m1h\n",
                 "for",
             ),
             (

@@ -178,7 +178,7 @@ fn duration(name: &str, value: &str) -> Result<i64, ApiError> {
     {
         return Ok((secs * 1000.0).round() as i64);
     }
-    ampd_promql::parse_duration(value, false).map_err(|_| {
+    ampd_promql::parse_duration_ms(value).map_err(|_| {
         ApiError::bad_data(format!(
             "invalid parameter \"{name}\": cannot parse \"{value}\" to a valid duration"
         ))

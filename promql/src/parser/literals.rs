@@ -50,6 +50,23 @@ const NANOS_PER_MS: u64 = 1_000_000;
 
 /// Parses a Prometheus duration (`1h30m`, `5m`, `0`) into seconds, like `model.ParseDuration`.
 pub(crate) fn parse_duration(text: &str) -> Result<f64, String> {
+    let total = duration_nanos(text)?;
+    // Same arithmetic as Go's `Duration.Seconds()`, so values match bit for bit.
+    let secs = total / 1_000_000_000;
+    let nanos = total % 1_000_000_000;
+    Ok(secs as f64 + nanos as f64 / 1e9)
+}
+
+/// Parses a Prometheus duration (`1h30m`, `5m`, `0`) into milliseconds, as rule files, the
+/// HTTP API and test scripts write them; units must be in decreasing order, as Prometheus
+/// requires.
+pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
+    let ms = duration_nanos(text)? / NANOS_PER_MS;
+    i64::try_from(ms).map_err(|_| "duration out of range".to_string())
+}
+
+/// Parses a Prometheus duration into nanoseconds, at most `i64::MAX` as Go's `time.Duration`.
+fn duration_nanos(text: &str) -> Result<u64, String> {
     const UNITS: [(&str, u64); 7] = [
         ("y", 365 * 24 * 3600 * 1000 * NANOS_PER_MS),
         ("w", 7 * 24 * 3600 * 1000 * NANOS_PER_MS),
@@ -60,7 +77,7 @@ pub(crate) fn parse_duration(text: &str) -> Result<f64, String> {
         ("ms", NANOS_PER_MS),
     ];
     match text {
-        "0" => return Ok(0.0),
+        "0" => return Ok(0),
         "" => return Err("empty duration string".into()),
         _ => {}
     }
@@ -97,10 +114,7 @@ pub(crate) fn parse_duration(text: &str) -> Result<f64, String> {
             return Err("duration out of range".into());
         }
     }
-    // Same arithmetic as Go's `Duration.Seconds()`, so values match bit for bit.
-    let secs = total / 1_000_000_000;
-    let nanos = total % 1_000_000_000;
-    Ok(secs as f64 + nanos as f64 / 1e9)
+    Ok(total)
 }
 
 /// A decoded string literal: its text, plus the raw bytes if they are not valid UTF-8.

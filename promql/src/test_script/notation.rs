@@ -42,50 +42,16 @@ fn err(msg: impl Into<String>) -> ScriptError {
     }
 }
 
-/// Parses a Prometheus duration (`1h30m`, `500ms`, `0`) into milliseconds; a leading `-` is
-/// accepted when `allow_negative`.
+/// Parses a Prometheus duration (`1h30m`, `500ms`, `0`) into milliseconds with the parser's
+/// duration rules; a leading `-` is accepted when `allow_negative`.
 pub fn parse_duration(s: &str, allow_negative: bool) -> Result<i64, ScriptError> {
     let (neg, body) = match s.strip_prefix('-') {
         Some(rest) if allow_negative => (true, rest),
         _ => (false, s),
     };
-    if body == "0" {
-        return Ok(0);
-    }
-    let bytes = body.as_bytes();
-    let mut i = 0;
-    let mut total: i64 = 0;
-    if bytes.is_empty() {
-        return Err(err(format!("invalid duration {s:?}")));
-    }
-    while i < bytes.len() {
-        let start = i;
-        while i < bytes.len() && bytes[i].is_ascii_digit() {
-            i += 1;
-        }
-        let n: i64 = body[start..i]
-            .parse()
-            .map_err(|_| err(format!("invalid duration {s:?}")))?;
-        let unit_start = i;
-        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
-            i += 1;
-        }
-        let unit = match &body[unit_start..i] {
-            "ms" => 1,
-            "s" => 1000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "w" => 7 * 86_400_000,
-            "y" => 365 * 86_400_000,
-            _ => return Err(err(format!("invalid duration {s:?}"))),
-        };
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| err(format!("duration out of range {s:?}")))?;
-    }
-    Ok(if neg { -total } else { total })
+    let ms = crate::parser::parse_duration_ms(body)
+        .map_err(|e| err(format!("invalid duration {s:?}: {e}")))?;
+    Ok(if neg { -ms } else { ms })
 }
 
 /// Parses a float as series values allow: decimal, scientific, `Inf`/`NaN` in any case with an
