@@ -87,7 +87,7 @@ async fn test_app() -> TestApp {
     };
     let identities = Arc::new(Identities::new(
         Arc::new(sqlite),
-        SecretSealer::from_root_bytes(&[3; 32]).unwrap(),
+        SecretSealer::from_root(&ampd_kms::RootKey::generate().unwrap()).unwrap(),
         RootAccessKey {
             access_key_id: ROOT_KEY_ID.into(),
             secret: SecretKey::new(ROOT_SECRET),

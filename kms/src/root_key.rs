@@ -45,6 +45,9 @@ pub enum RootKeyError {
     /// The system random source failed while generating a key.
     #[error("the system random source failed")]
     Random,
+    /// Deriving a subkey failed.
+    #[error("deriving a key from the root key failed")]
+    Derivation,
 }
 
 /// The 256-bit root key that wraps all KMS key material.
@@ -132,6 +135,23 @@ impl RootKey {
         let mut text = Zeroizing::new(String::new());
         file.read_to_string(&mut text).map_err(io_err)?;
         Self::from_base64(&text)
+    }
+
+    /// Derives an independent 256-bit key for `purpose` (HKDF-SHA256, `purpose` as info), so
+    /// other subsystems protected by the root key never share an AES key with KMS material.
+    pub fn derive_key(&self, purpose: &[u8]) -> Result<Zeroizing<[u8; KEY_LEN]>, RootKeyError> {
+        struct Len;
+        impl ring::hkdf::KeyType for Len {
+            fn len(&self) -> usize {
+                KEY_LEN
+            }
+        }
+        let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, &[]).extract(&self.bytes[..]);
+        let mut out = Zeroizing::new([0u8; KEY_LEN]);
+        prk.expand(&[purpose], Len)
+            .and_then(|okm| okm.fill(&mut out[..]))
+            .map_err(|_| RootKeyError::Derivation)?;
+        Ok(out)
     }
 
     /// Seals key material under the root key; `aad` names what the material belongs to.
@@ -225,6 +245,17 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
+
+    #[test]
+    fn derived_keys_are_stable_per_purpose_and_differ_from_the_root() {
+        let root = RootKey::generate().unwrap();
+        let a = root.derive_key(b"purpose-a").unwrap();
+        assert_eq!(a, root.derive_key(b"purpose-a").unwrap());
+        assert_ne!(a, root.derive_key(b"purpose-b").unwrap());
+        assert_ne!(*a, *root.bytes);
+        let other = RootKey::generate().unwrap();
+        assert_ne!(a, other.derive_key(b"purpose-a").unwrap());
+    }
 
     #[test]
     fn creates_file_with_0600_and_reloads_same_key() {

@@ -1,19 +1,15 @@
 //! Sealing of secret access keys before they reach the metadata store.
 //!
-//! The sealing key is derived (HKDF-SHA256, purpose label below) from the root key file that
-//! `kms` creates and guards (`root.key`, mode 0600), so IAM secrets and KMS key material are
-//! protected by the same root but never by the same AES key. `kms` keeps the raw root key
-//! private, hence the file is read here once more after `kms` has created or validated it.
+//! The sealing key is derived by `kms` (HKDF-SHA256, purpose label below) from the root key file
+//! it creates and guards (`root.key`, mode 0600), so IAM secrets and KMS key material are
+//! protected by the same root but never by the same AES key.
 
 use std::fmt;
 use std::path::Path;
 
 use ampd_iam::SecretKey;
 use ampd_kms::RootKey;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use ring::hkdf::{HKDF_SHA256, Salt};
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
@@ -27,18 +23,6 @@ pub enum SealerError {
     /// The root key could not be loaded or created.
     #[error(transparent)]
     RootKey(#[from] ampd_kms::RootKeyError),
-    /// The root key file could not be read back.
-    #[error("cannot read root key file {path}: {source}")]
-    Read {
-        /// The file.
-        path: String,
-        /// The failure.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The root key file does not hold base64 of 32 bytes.
-    #[error("root key file {0} is malformed")]
-    Malformed(String),
     /// A cryptographic primitive failed, or sealed bytes were tampered with or belong to
     /// another root key.
     #[error("sealed secret failed its integrity check")]
@@ -59,31 +43,16 @@ impl fmt::Debug for SecretSealer {
 impl SecretSealer {
     /// Loads (or creates, mode 0600) `data_dir/root.key` and derives the sealing key from it.
     pub fn load_or_create(data_dir: &Path) -> Result<Self, SealerError> {
-        let path = data_dir.join(ROOT_KEY_FILE);
-        RootKey::load_or_create_file(&path)?;
-        let text =
-            Zeroizing::new(
-                std::fs::read_to_string(&path).map_err(|source| SealerError::Read {
-                    path: path.display().to_string(),
-                    source,
-                })?,
-            );
-        let bytes = Zeroizing::new(
-            STANDARD
-                .decode(text.trim())
-                .map_err(|_| SealerError::Malformed(path.display().to_string()))?,
-        );
-        Self::from_root_bytes(&bytes)
+        let root = RootKey::load_or_create_file(&data_dir.join(ROOT_KEY_FILE))?;
+        Self::from_root(&root)
     }
 
-    /// Derives the sealing key from raw root key bytes.
-    pub fn from_root_bytes(root: &[u8]) -> Result<Self, SealerError> {
-        let prk = Salt::new(HKDF_SHA256, &[]).extract(root);
-        let okm = prk
-            .expand(&[PURPOSE], &AES_256_GCM)
-            .map_err(|_| SealerError::Crypto)?;
+    /// Derives the sealing key from the root key.
+    pub fn from_root(root: &RootKey) -> Result<Self, SealerError> {
+        let key = root.derive_key(PURPOSE)?;
+        let unbound = UnboundKey::new(&AES_256_GCM, &key[..]).map_err(|_| SealerError::Crypto)?;
         Ok(Self {
-            key: LessSafeKey::new(UnboundKey::from(okm)),
+            key: LessSafeKey::new(unbound),
         })
     }
 
@@ -131,13 +100,13 @@ mod tests {
 
     #[test]
     fn seal_round_trips_and_binds_the_key_id() {
-        let sealer = SecretSealer::from_root_bytes(&[7u8; 32]).unwrap();
+        let sealer = SecretSealer::from_root(&RootKey::generate().unwrap()).unwrap();
         let secret = SecretKey::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
         let sealed = sealer.seal("AKIA1", &secret).unwrap();
         assert!(!sealed.windows(8).any(|w| w == b"wJalrXUt"));
         assert_eq!(sealer.open("AKIA1", &sealed).unwrap(), secret);
         assert!(sealer.open("AKIA2", &sealed).is_err());
-        let other = SecretSealer::from_root_bytes(&[8u8; 32]).unwrap();
+        let other = SecretSealer::from_root(&RootKey::generate().unwrap()).unwrap();
         assert!(other.open("AKIA1", &sealed).is_err());
     }
 
