@@ -1,5 +1,5 @@
 //! IAM of the account: who may sign requests (credential lookup for SigV4) and which identity
-//! policies apply to them, plus the IAM query-protocol API on `POST /` ([`router`]).
+//! policies apply to them, plus the IAM query-protocol API ([`handle`], reached on `POST /`).
 
 mod handlers;
 mod query;
@@ -16,7 +16,7 @@ use ampd_iam::{
 };
 use async_trait::async_trait;
 
-pub use handlers::router;
+pub use handlers::handle;
 pub use root::{ROOT_CREDENTIALS_FILE, RootAccessKey, RootCredentialsError};
 pub use secrets::{ROOT_KEY_FILE, SealerError, SecretSealer};
 

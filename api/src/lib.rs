@@ -4,8 +4,10 @@
 //! - `control`: the AMP control plane (rest-json, 44 operations) — [`control_router`].
 //! - `auth`: the single authentication and authorization layer of AWS-style requests —
 //!   [`Authenticator`], [`Caller`].
-//! - `iam`: the account's users, access keys and policies ([`Identities`]), the root access
-//!   key ([`RootAccessKey`]), and the IAM query API on `POST /` ([`iam_router`]).
+//! - `iam`: the account's users, access keys and policies ([`Identities`]) and the root access
+//!   key ([`RootAccessKey`]).
+//! - `services`: `POST /`, where IAM and the JSON 1.1 services are told apart
+//!   ([`services_router`]).
 //! - `data`: the AMP data plane — remote write and the PromQL query API per workspace
 //!   ([`data_router`], [`DataState`]), and the loop keeping tenant settings in step with
 //!   workspaces ([`sync_tenants`]).
@@ -34,6 +36,7 @@ mod operation;
 mod ops;
 mod pagination;
 mod server;
+mod services;
 mod trace;
 
 pub use auth::{AuthContext, Authenticator, AuthzError, Caller, Check};
@@ -43,12 +46,13 @@ pub use data::{DataState, router as data_router, sync_tenants};
 pub use error::{AwsError, FieldIssue, ValidationReason};
 pub use iam::{
     Identities, ROOT_CREDENTIALS_FILE, ROOT_KEY_FILE, RootAccessKey, RootCredentialsError,
-    SealerError, SecretSealer, router as iam_router,
+    SealerError, SecretSealer,
 };
 pub use openapi::openapi;
 pub use operation::Operation;
 pub use pagination::{KeyError, PageTokens};
 pub use server::{app, open_metrics, open_store, run, serve};
+pub use services::router as services_router;
 pub use trace::RequestId;
 
 #[cfg(test)]

@@ -16,18 +16,18 @@ use crate::config::Config;
 use crate::control::{self, ControlSettings, ControlState};
 use crate::data::{self, DataState};
 use crate::extract::MAX_BODY_BYTES;
-use crate::iam::{self, Identities, RootAccessKey, SecretSealer};
+use crate::iam::{Identities, RootAccessKey, SecretSealer};
 use crate::pagination::PageTokens;
-use crate::{ops, trace};
+use crate::{ops, services, trace};
 
 /// Builds the whole HTTP application: control plane, data plane and operational endpoints
 /// behind the request log; requests no route matches (path or method) get an AWS-shaped
 /// `ValidationException` with reason `UNKNOWN_OPERATION`.
 pub fn app(store: Arc<dyn MetadataStore>, control: ControlState, data: DataState) -> Router {
-    let iam = iam::router(control.authenticator().clone());
+    let services = services::router(control.authenticator().clone());
     ops::router(store)
         .merge(control::router(control))
-        .merge(iam)
+        .merge(services)
         .merge(data::router(data))
         .fallback(control::unknown_operation)
         .method_not_allowed_fallback(control::unknown_operation)

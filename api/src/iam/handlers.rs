@@ -4,8 +4,6 @@
 //! (`iam:<Action>` on the addressed user, group or policy ARN) before it is dispatched.
 //! Listings page with `MaxItems` and `Marker` like IAM's.
 
-use std::sync::Arc;
-
 use ampd_backends::{
     AccessKeyRecord, AccessKeyStatus, IamGroup, IamUser, ManagedPolicyRecord, PolicyOwner,
     PolicyVersion, Timestamp,
@@ -15,11 +13,9 @@ use ampd_iam::policy::Policy;
 use ampd_iam::{
     AccessKeyKind, UniqueIdKind, generate_access_key_id, generate_secret_key, generate_unique_id,
 };
-use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::post;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
@@ -77,20 +73,14 @@ iam_operations! {
     AttachGroupPolicy, DetachGroupPolicy, ListAttachedGroupPolicies,
 }
 
-/// Builds the IAM router: `POST /` with a form-encoded `Action`.
-pub fn router(authenticator: Arc<Authenticator>) -> Router {
-    Router::new()
-        .route("/", post(handle))
-        .with_state(authenticator)
-}
-
-async fn handle(State(auth): State<Arc<Authenticator>>, req: Request) -> Response {
+/// Serves one IAM request (a form-encoded `Action` on `POST /`).
+pub async fn handle(auth: &Authenticator, req: Request) -> Response {
     let request_id = req
         .extensions()
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
-    match serve(&auth, req).await {
+    match serve(auth, req).await {
         Ok((op, result)) => respond(op.name(), result, &request_id),
         Err(e) => e.into_response_with(&request_id),
     }

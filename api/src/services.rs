@@ -1,0 +1,98 @@
+//! `POST /`: the services AWS reaches at a service-wide endpoint instead of by path.
+//!
+//! One endpoint carries them all, as with ampd's single listener: JSON 1.1 services name
+//! their operation in `X-Amz-Target` (KMS `TrentService.*`, CloudTrail
+//! `…CloudTrail_20131101.*`); query-protocol services (IAM, STS) send a form whose `Action`
+//! is only meaningful for the service the request was signed for, so those are told apart
+//! by the signing name in the SigV4 credential scope.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+
+use crate::auth::Authenticator;
+use crate::iam;
+
+/// A service reachable on `POST /`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    /// IAM, query protocol, signing name `iam`.
+    Iam,
+    /// A JSON 1.1 target prefix no service here answers.
+    UnknownTarget,
+}
+
+/// Returns which service a `POST /` request is for.
+fn service_of(parts: &Parts) -> Service {
+    if parts.headers.contains_key("x-amz-target") {
+        return Service::UnknownTarget;
+    }
+    Service::Iam
+}
+
+/// Builds the router of `POST /`.
+pub fn router(authenticator: Arc<Authenticator>) -> Router {
+    Router::new()
+        .route("/", post(dispatch))
+        .with_state(authenticator)
+}
+
+async fn dispatch(State(auth): State<Arc<Authenticator>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    match service_of(&parts) {
+        Service::Iam => iam::handle(&auth, Request::from_parts(parts, body)).await,
+        Service::UnknownTarget => unknown_target(&parts),
+    }
+}
+
+/// The JSON 1.1 error for a target no service here serves.
+fn unknown_target(parts: &Parts) -> Response {
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let body = serde_json::json!({
+        "__type": "UnknownOperationException",
+        "message": format!("Unrecognized operation {target}"),
+    });
+    let mut res = (StatusCode::BAD_REQUEST, body.to_string()).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(target: Option<&str>) -> Parts {
+        let mut b = axum::http::Request::builder().method("POST").uri("/");
+        if let Some(t) = target {
+            b = b.header("x-amz-target", t);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn forms_go_to_iam_and_unknown_targets_are_refused() {
+        assert_eq!(service_of(&parts(None)), Service::Iam);
+        assert_eq!(
+            service_of(&parts(Some("Nope_2020.DoThing"))),
+            Service::UnknownTarget
+        );
+        let res = unknown_target(&parts(Some("Nope_2020.DoThing")));
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            res.headers()[header::CONTENT_TYPE],
+            "application/x-amz-json-1.1"
+        );
+    }
+}
