@@ -19,6 +19,7 @@ use ampd_iam::aps::ApsAction;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -98,6 +99,14 @@ struct Admitted {
 /// workspace and checks the workspace can serve data; any failure is an AWS-style error.
 async fn admit(state: &DataState, id: &str, req: Request) -> Result<Admitted, Response> {
     let (parts, body) = req.into_parts();
+    if declared_length(&parts).is_some_and(|n| n > MAX_DATA_BODY_BYTES) {
+        // Refused before reading: a sender must not retry a body this large.
+        return Err((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body is larger than {MAX_DATA_BODY_BYTES} bytes\n"),
+        )
+            .into_response());
+    }
     let body = read_body(body).await.map_err(IntoResponse::into_response)?;
     let caller = state
         .authenticator
@@ -141,6 +150,17 @@ async fn admit(state: &DataState, id: &str, req: Request) -> Result<Admitted, Re
         body,
         tenant: TenantId::new(id),
     })
+}
+
+/// Returns the `Content-Length` the sender declared, if any.
+fn declared_length(parts: &Parts) -> Option<usize> {
+    parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
 }
 
 async fn read_body(body: Body) -> Result<Bytes, AwsError> {
