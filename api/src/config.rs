@@ -62,6 +62,15 @@ pub struct ServeArgs {
     /// Workspaces allowed in the account [default: 25].
     #[arg(long, env = "AMPD_MAX_WORKSPACES", value_name = "N")]
     pub max_workspaces: Option<u32>,
+    /// Samples per second each workspace may ingest [default: 170000].
+    #[arg(long, env = "AMPD_INGESTION_RATE", value_name = "SAMPLES")]
+    pub ingestion_rate: Option<u64>,
+    /// Samples a workspace may send at once above its rate [default: 850000].
+    #[arg(long, env = "AMPD_INGESTION_BURST", value_name = "SAMPLES")]
+    pub ingestion_burst: Option<u64>,
+    /// Active series each workspace may hold [default: 10000000].
+    #[arg(long, env = "AMPD_MAX_ACTIVE_SERIES", value_name = "N")]
+    pub max_active_series: Option<u64>,
     /// Access key id of the account root user; with --root-secret-access-key [default: one
     /// generated on first start and kept in <data-dir>/root-credentials.json].
     #[arg(long, env = "AMPD_ROOT_ACCESS_KEY_ID", value_name = "ID")]
@@ -101,6 +110,15 @@ pub struct Config {
     /// Workspaces allowed in the account (AMP's default quota is 25 per region).
     #[serde(default = "default_max_workspaces")]
     pub max_workspaces: u32,
+    /// Samples per second each workspace may ingest (AMP's ingestion rate quota).
+    #[serde(default = "default_ingestion_rate")]
+    pub ingestion_rate: u64,
+    /// Samples a workspace may send at once above its rate (AMP's ingestion burst size).
+    #[serde(default = "default_ingestion_burst")]
+    pub ingestion_burst: u64,
+    /// Active series each workspace may hold (AMP's active series quota).
+    #[serde(default = "default_max_active_series")]
+    pub max_active_series: u64,
     /// The root user's access key, from flags or environment only (never from the file).
     /// Unset: generated on first start into `root-credentials.json` in the data folder.
     #[serde(skip)]
@@ -131,6 +149,18 @@ fn default_max_workspaces() -> u32 {
     25
 }
 
+fn default_ingestion_rate() -> u64 {
+    170_000
+}
+
+fn default_ingestion_burst() -> u64 {
+    850_000
+}
+
+fn default_max_active_series() -> u64 {
+    10_000_000
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -141,6 +171,9 @@ impl Default for Config {
             external_url: None,
             transition_delay_ms: default_transition_delay_ms(),
             max_workspaces: default_max_workspaces(),
+            ingestion_rate: default_ingestion_rate(),
+            ingestion_burst: default_ingestion_burst(),
+            max_active_series: default_max_active_series(),
             root_access_key: None,
         }
     }
@@ -220,6 +253,15 @@ impl Config {
         if let Some(v) = args.max_workspaces {
             config.max_workspaces = v;
         }
+        if let Some(v) = args.ingestion_rate {
+            config.ingestion_rate = v;
+        }
+        if let Some(v) = args.ingestion_burst {
+            config.ingestion_burst = v;
+        }
+        if let Some(v) = args.max_active_series {
+            config.max_active_series = v;
+        }
         config.root_access_key = match (&args.root_access_key_id, &args.root_secret_access_key) {
             (Some(id), Some(secret)) if !id.is_empty() && !secret.expose().is_empty() => {
                 Some(RootAccessKey {
@@ -273,6 +315,15 @@ impl Config {
         }
         if self.transition_delay_ms > 60_000 {
             return invalid("transition_delay_ms", "must be at most 60000");
+        }
+        if self.ingestion_rate == 0 {
+            return invalid("ingestion_rate", "must be at least 1");
+        }
+        if self.ingestion_burst == 0 {
+            return invalid("ingestion_burst", "must be at least 1");
+        }
+        if self.max_active_series == 0 {
+            return invalid("max_active_series", "must be at least 1");
         }
         if self.max_workspaces == 0 {
             return invalid("max_workspaces", "must be at least 1");
@@ -361,6 +412,8 @@ mod tests {
             "region = \"mars\"",
             "external_url = \"ftp://x\"",
             "max_workspaces = 0",
+            "ingestion_rate = 0",
+            "max_active_series = 0",
             "transition_delay_ms = 600000",
         ] {
             let c = Config::from_toml(toml, Path::new("t.toml")).unwrap();

@@ -8,6 +8,7 @@
 //! for queries.
 
 mod envelope;
+mod ingest_limits;
 mod query;
 mod remote_write;
 mod tenants;
@@ -26,12 +27,20 @@ use axum::routing::{get, post};
 
 use crate::auth::{Authenticator, Check};
 use crate::error::AwsError;
+use ingest_limits::IngestionLimiter;
 
+pub use ingest_limits::IngestionRate;
 pub use tenants::sync_tenants;
 
 /// Largest request body the data plane reads (remote write bodies are snappy-compressed, so
 /// this is far above what Prometheus sends; the decoded size has its own limit).
 const MAX_DATA_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// AMP's default ingestion quotas per workspace.
+const DEFAULT_INGESTION_RATE: IngestionRate = IngestionRate {
+    samples_per_second: 170_000.0,
+    burst: 850_000.0,
+};
 
 /// State of the data-plane routes.
 #[derive(Debug, Clone)]
@@ -39,6 +48,7 @@ pub struct DataState {
     authenticator: Arc<Authenticator>,
     store: Arc<dyn MetadataStore>,
     metrics: Arc<dyn MetricsBackend>,
+    limiter: Arc<IngestionLimiter>,
     region: String,
     account_id: String,
 }
@@ -57,9 +67,16 @@ impl DataState {
             authenticator,
             store,
             metrics,
+            limiter: Arc::new(IngestionLimiter::new(DEFAULT_INGESTION_RATE)),
             region: region.into(),
             account_id: account_id.into(),
         }
+    }
+
+    /// Replaces the per-workspace ingestion rate limit (AMP's defaults otherwise).
+    pub fn with_ingestion_rate(mut self, rate: IngestionRate) -> Self {
+        self.limiter = Arc::new(IngestionLimiter::new(rate));
+        self
     }
 
     fn workspace_arn(&self, id: &str) -> String {

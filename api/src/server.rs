@@ -127,7 +127,11 @@ pub async fn serve(
         metrics.clone(),
         config.region.clone(),
         config.account_id.clone(),
-    );
+    )
+    .with_ingestion_rate(data::IngestionRate {
+        samples_per_second: config.ingestion_rate as f64,
+        burst: config.ingestion_burst as f64,
+    });
     let control = ControlState::new(settings, authenticator, store.clone(), page_tokens);
     let lifecycle = tokio::spawn(settle_loop(
         store.clone(),
@@ -137,6 +141,7 @@ pub async fn serve(
         store.clone(),
         metrics,
         TENANT_SYNC_INTERVAL,
+        Some(config.max_active_series),
     ));
     tracing::info!(
         %addr, data_dir = %config.data_dir.display(), region = %config.region,

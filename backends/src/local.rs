@@ -50,6 +50,26 @@ pub struct LocalBackend {
     tenants: Arc<Mutex<HashMap<TenantId, TenantState>>>,
 }
 
+/// The tsdb's series caps for a tenant's settings; a label-set limit of 0 is not enforced,
+/// as in AMP's workspace configuration.
+fn series_limits(s: &TenantSettings) -> ampd_tsdb::SeriesLimits {
+    let cap = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    ampd_tsdb::SeriesLimits {
+        max_series: s.max_active_series.map(cap),
+        per_label_set: s
+            .label_set_limits
+            .iter()
+            .filter_map(|l| {
+                let max = l.max_series.filter(|n| *n > 0)?;
+                Some(ampd_tsdb::LabelSetLimit {
+                    labels: ampd_tsdb::Labels::from_pairs(&l.label_set),
+                    max_series: cap(max),
+                })
+            })
+            .collect(),
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -183,9 +203,10 @@ impl LocalBackend {
         {
             return;
         }
-        if let Some(s) = state.settings {
+        if let Some(s) = &state.settings {
             db.set_retention(ms(s.retention));
             db.set_out_of_order_window(ms(s.out_of_order_window));
+            db.set_series_limits(series_limits(s));
         }
         state.configured = Some(db.clone());
     }
@@ -382,6 +403,8 @@ impl MetricsBackend for LocalBackend {
             out_of_bounds: out.out_of_bounds,
             duplicate: out.duplicate,
             exemplars_rejected: out.exemplars_rejected,
+            series_limited: out.series_limited,
+            limit: out.limit_hit.map(|hit| hit.to_string()),
         })
     }
 
@@ -696,6 +719,8 @@ mod tests {
             TenantSettings {
                 retention: Duration::from_secs(3_600),
                 out_of_order_window: Duration::ZERO,
+                max_active_series: None,
+                label_set_limits: Vec::new(),
             },
         )
         .await
@@ -722,6 +747,8 @@ mod tests {
             TenantSettings {
                 retention: Duration::from_secs(3_600),
                 out_of_order_window: Duration::ZERO,
+                max_active_series: None,
+                label_set_limits: Vec::new(),
             },
         )
         .await

@@ -14,6 +14,8 @@ use ampd_promql::{Annotations, Labels, QueryStats, Value};
 use ampd_remote_write::WriteBatch;
 use async_trait::async_trait;
 
+use crate::model::LabelSetLimit;
+
 /// A tenant of the metrics backend: one AMP workspace, named by its workspace id.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TenantId(String);
@@ -60,16 +62,36 @@ pub struct WriteOutcome {
     pub duplicate: u64,
     /// Exemplars rejected (out of order or duplicate).
     pub exemplars_rejected: u64,
+    /// Samples of new series refused because the tenant is at an active-series limit.
+    pub series_limited: u64,
+    /// The limit they ran into, worded for the sender.
+    pub limit: Option<String>,
 }
 
 impl WriteOutcome {
     /// Number of rejected samples and histograms.
     pub fn rejected(&self) -> u64 {
-        self.out_of_order + self.too_old + self.out_of_bounds + self.duplicate
+        self.out_of_order + self.too_old + self.out_of_bounds + self.duplicate + self.series_limited
     }
 
-    /// A Prometheus-worded summary of the rejected samples, or `None` when nothing was rejected.
+    /// Why samples were refused by an active-series limit, or `None` when none was; senders
+    /// should retry such writes later (429) rather than drop them.
+    pub fn limit_message(&self) -> Option<String> {
+        (self.series_limited > 0).then(|| {
+            format!(
+                "{} samples rejected: {}",
+                self.series_limited,
+                self.limit
+                    .as_deref()
+                    .unwrap_or("active series limit exceeded")
+            )
+        })
+    }
+
+    /// A Prometheus-worded summary of the samples rejected as bad data (400), or `None` when
+    /// none was; limit refusals are in [`WriteOutcome::limit_message`].
     pub fn rejection_message(&self) -> Option<String> {
+        let bad = self.out_of_order + self.too_old + self.out_of_bounds + self.duplicate;
         let parts: Vec<String> = [
             (self.out_of_order, "out of order sample"),
             (self.too_old, "too old sample"),
@@ -80,8 +102,7 @@ impl WriteOutcome {
         .filter(|(n, _)| *n > 0)
         .map(|(n, what)| format!("{what} ({n})"))
         .collect();
-        (!parts.is_empty())
-            .then(|| format!("{} samples rejected: {}", self.rejected(), parts.join(", ")))
+        (!parts.is_empty()).then(|| format!("{bad} samples rejected: {}", parts.join(", ")))
     }
 }
 
@@ -182,12 +203,16 @@ pub struct SeriesExemplars {
 }
 
 /// Per-tenant settings (AMP workspace configuration).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TenantSettings {
     /// How long samples are kept.
     pub retention: Duration,
     /// How far behind a series' newest sample a sample is still accepted.
     pub out_of_order_window: Duration,
+    /// Most active series the tenant may have; samples creating more are refused.
+    pub max_active_series: Option<u64>,
+    /// Caps on the active series carrying given labels (AMP's `limitsPerLabelSet`).
+    pub label_set_limits: Vec<LabelSetLimit>,
 }
 
 /// Usage figures of a tenant, for metering and `/metrics`.

@@ -9,6 +9,7 @@ use crate::block::{self, Block, BlockCompression, BlockSpec};
 use crate::chunk::{CHUNK_SAMPLES, Chunk, encode_samples, merge_chunks};
 use crate::error::{Error, Result};
 use crate::head::{Head, HeadOptions, PendingSeries, Reject};
+use crate::limits::{LimitHit, SeriesLimits};
 use crate::matcher::Matcher;
 use crate::model::{Exemplar, FloatHistogram, Histogram, Labels, MetricMetadata, Span, Value};
 use crate::query::{QueryStats, Series, SeriesSet, Source};
@@ -75,6 +76,10 @@ pub struct AppendOutcome {
     pub out_of_bounds: u64,
     /// Samples with a stored timestamp but another value.
     pub duplicate: u64,
+    /// Samples of new series refused because the head is at a series cap.
+    pub series_limited: u64,
+    /// The first series cap a new series ran into.
+    pub limit_hit: Option<LimitHit>,
     /// Exemplars older than the series' newest exemplar.
     pub exemplars_rejected: u64,
 }
@@ -82,7 +87,7 @@ pub struct AppendOutcome {
 impl AppendOutcome {
     /// Returns the number of rejected samples of all kinds.
     pub fn rejected(&self) -> u64 {
-        self.out_of_order + self.too_old + self.out_of_bounds + self.duplicate
+        self.out_of_order + self.too_old + self.out_of_bounds + self.duplicate + self.series_limited
     }
 }
 
@@ -222,6 +227,11 @@ impl Db {
     /// Sets the retention period (ms); applied by the next [`Db::maintain`].
     pub fn set_retention(&self, ms: i64) {
         self.retention_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Sets the caps on the series the head may hold, for later appends.
+    pub fn set_series_limits(&self, limits: SeriesLimits) {
+        write(&self.head).set_limits(limits);
     }
 
     /// Sets the out-of-order window (ms) for later appends.
@@ -731,8 +741,10 @@ impl Appender<'_> {
                 Reject::TooOld => out.too_old += 1,
                 Reject::OutOfBounds => out.out_of_bounds += 1,
                 Reject::Duplicate => out.duplicate += 1,
+                Reject::SeriesLimit => out.series_limited += 1,
             }
         }
+        out.limit_hit = plan.limit_hit.clone();
         out.exemplars_rejected = plan.exemplars_rejected as u64;
         if self.all_or_nothing && (out.rejected() > 0 || out.exemplars_rejected > 0) {
             return Ok(out);

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::chunk::{Chunk, ChunkAppender, Encoding, encode_samples};
 use crate::error::Result;
+use crate::limits::{LimitHit, SeriesLimits};
 use crate::matcher::Matcher;
 use crate::model::{Exemplar, Label, Labels, MetricMetadata, Value};
 use crate::postings::Postings;
@@ -24,6 +25,8 @@ pub(crate) enum Reject {
     OutOfBounds,
     /// Same timestamp as a stored sample but a different value.
     Duplicate,
+    /// Its series is new and the head is at a series cap.
+    SeriesLimit,
 }
 
 /// Head tuning.
@@ -235,6 +238,8 @@ pub(crate) struct Plan {
     pub(crate) metadata: Vec<(String, MetricMetadata)>,
     pub(crate) rejects: Vec<Reject>,
     pub(crate) exemplars_rejected: usize,
+    /// The first series cap a new series ran into.
+    pub(crate) limit_hit: Option<LimitHit>,
 }
 
 impl Plan {
@@ -296,6 +301,9 @@ pub(crate) struct Head {
     /// Samples older than this were cut into blocks and are out of bounds.
     pub(crate) min_valid_t: i64,
     pub(crate) metadata: BTreeMap<String, MetricMetadata>,
+    limits: SeriesLimits,
+    /// Series counted against each label-set limit, in the order of `limits.per_label_set`.
+    per_set: Vec<usize>,
 }
 
 impl Head {
@@ -311,7 +319,28 @@ impl Head {
             max_t: i64::MIN,
             min_valid_t,
             metadata: BTreeMap::new(),
+            limits: SeriesLimits::default(),
+            per_set: Vec::new(),
         }
+    }
+
+    /// Replaces the series caps; series already over a new cap stay, new ones are refused.
+    pub(crate) fn set_limits(&mut self, limits: SeriesLimits) {
+        self.limits = limits;
+        self.recount();
+    }
+
+    /// Counts the head's series against each label-set limit from scratch.
+    fn recount(&mut self) {
+        let mut per_set = vec![0; self.limits.per_label_set.len()];
+        if !per_set.is_empty() {
+            for s in self.series.values() {
+                for i in self.limits.buckets(&s.labels) {
+                    per_set[i] += 1;
+                }
+            }
+        }
+        self.per_set = per_set;
     }
 
     pub(crate) fn num_series(&self) -> usize {
@@ -337,6 +366,9 @@ impl Head {
             })
             .collect();
         let labels = Labels::from_sorted(interned);
+        for i in self.limits.buckets(&labels) {
+            self.per_set[i] += 1;
+        }
         self.postings.add(r, &labels);
         self.by_labels.insert(labels.clone(), r);
         self.series.insert(r, MemSeries::new(labels));
@@ -366,8 +398,25 @@ impl Head {
         };
         let mut next_ref = self.next_ref;
         let floor = self.append_floor();
+        // Series this plan creates, in all and per label-set limit.
+        let mut total = self.series.len();
+        let mut per_set = self.per_set.clone();
         for p in batch {
             let existing = self.by_labels.get(&p.labels).copied();
+            let buckets = if existing.is_none() {
+                self.limits.buckets(&p.labels)
+            } else {
+                Vec::new()
+            };
+            if existing.is_none()
+                && let Some(hit) = self.limits.exceeded(&buckets, total, &per_set)
+            {
+                plan.rejects
+                    .extend(p.samples.iter().map(|_| Reject::SeriesLimit));
+                plan.exemplars_rejected += p.exemplars.len();
+                plan.limit_hit.get_or_insert(hit);
+                continue;
+            }
             let r = existing.unwrap_or_else(|| {
                 let r = next_ref;
                 next_ref += 1;
@@ -420,6 +469,10 @@ impl Head {
                 ex_accepted += 1;
             }
             if existing.is_none() && (accepted > 0 || ex_accepted > 0) {
+                total += 1;
+                for i in buckets {
+                    per_set[i] += 1;
+                }
                 plan.new_series.push((r, p.labels));
             } else if existing.is_none() {
                 // Nothing stored for this series: give its ref back.
@@ -547,6 +600,7 @@ impl Head {
         }
         self.postings.remove(&gone);
         if !gone.is_empty() {
+            self.recount();
             let live: HashSet<Arc<str>> = self
                 .series
                 .values()

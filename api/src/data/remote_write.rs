@@ -5,6 +5,8 @@
 
 use ampd_backends::{MetricsErrorKind, WriteOutcome};
 use ampd_remote_write::{Limits, Protocol, decode};
+use std::time::Instant;
+
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -40,6 +42,13 @@ pub(super) async fn handle(
         }
     };
     let protocol = decoded.protocol;
+    let samples = decoded.batch.sample_count() + decoded.batch.histogram_count();
+    if let Err(limited) = state.limiter.admit(&id, samples as u64, Instant::now()) {
+        let mut headers = written(protocol, &WriteOutcome::default());
+        let secs = limited.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+        headers.insert(header::RETRY_AFTER, secs.into());
+        return plain(StatusCode::TOO_MANY_REQUESTS, limited.message, headers);
+    }
     match state.metrics.write(&admitted.tenant, decoded.batch).await {
         Ok(outcome) => answer(protocol, &outcome),
         Err(e) => {
@@ -60,10 +69,14 @@ pub(super) async fn handle(
     }
 }
 
-/// The answer to a write that reached the backend: 400 naming the rejected samples (the rest
-/// is stored), else 200 for 1.0 (as AMP answers) and 204 for 2.0.
+/// The answer to a write that reached the backend: 429 naming an active-series limit new
+/// series ran into (retried later by senders that retry 429s), 400 naming the rejected
+/// samples (the rest is stored), else 200 for 1.0 (as AMP answers) and 204 for 2.0.
 fn answer(protocol: Protocol, outcome: &WriteOutcome) -> Response {
     let headers = written(protocol, outcome);
+    if let Some(message) = outcome.limit_message() {
+        return plain(StatusCode::TOO_MANY_REQUESTS, message, headers);
+    }
     match outcome.rejection_message() {
         Some(message) => plain(StatusCode::BAD_REQUEST, message, headers),
         None if protocol == Protocol::V2 => (StatusCode::NO_CONTENT, headers).into_response(),

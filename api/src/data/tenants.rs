@@ -17,20 +17,26 @@ use ampd_backends::{
 /// AMP's out-of-order window when a workspace configuration sets none.
 const DEFAULT_OUT_OF_ORDER_WINDOW: Duration = Duration::from_secs(60);
 
-/// What the loop last applied.
+/// What the loop last applied, and the server-wide cap it applies with.
 #[derive(Debug, Default)]
 struct Applied {
+    max_active_series: Option<u64>,
     settings: HashMap<String, TenantSettings>,
     deleted: HashSet<String>,
 }
 
-/// Reconciles tenants with workspaces every `interval`, forever.
+/// Reconciles tenants with workspaces every `interval`, forever; every workspace may hold
+/// at most `max_active_series` active series.
 pub async fn sync_tenants(
     store: Arc<dyn MetadataStore>,
     metrics: Arc<dyn MetricsBackend>,
     interval: Duration,
+    max_active_series: Option<u64>,
 ) {
-    let mut applied = Applied::default();
+    let mut applied = Applied {
+        max_active_series,
+        ..Applied::default()
+    };
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -55,9 +61,11 @@ async fn all_workspaces(store: &dyn MetadataStore) -> StoreResult<Vec<Workspace>
     }
 }
 
-fn settings_of(ws: &Workspace) -> TenantSettings {
+fn settings_of(ws: &Workspace, max_active_series: Option<u64>) -> TenantSettings {
     let c = &ws.configuration;
     TenantSettings {
+        max_active_series,
+        label_set_limits: c.limits_per_label_set.clone(),
         retention: Duration::from_secs(u64::from(c.retention_period_in_days) * 86_400),
         out_of_order_window: c
             .out_of_order_time_window_in_seconds
@@ -76,11 +84,11 @@ async fn reconcile(metrics: &dyn MetricsBackend, workspaces: &[Workspace], appli
             }
             continue;
         }
-        let settings = settings_of(ws);
+        let settings = settings_of(ws, applied.max_active_series);
         if applied.settings.get(&ws.id) == Some(&settings) {
             continue;
         }
-        match metrics.set_limits(&tenant, settings).await {
+        match metrics.set_limits(&tenant, settings.clone()).await {
             Ok(()) => {
                 applied.settings.insert(ws.id.clone(), settings);
             }

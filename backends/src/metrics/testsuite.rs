@@ -20,6 +20,7 @@ use crate::metrics::{
     InstantQuery, MetricsBackend, MetricsErrorKind, QueryData, QueryLimits, RangeQuery, TenantId,
     TenantSettings, TimeRange,
 };
+use crate::model::LabelSetLimit;
 
 /// A backend under test plus whatever must live as long as it (e.g. a temporary directory).
 pub struct Harness {
@@ -38,7 +39,7 @@ macro_rules! metrics_backend_conformance {
             rejected_samples_are_counted, out_of_order_window_is_settable,
             series_and_labels_with_matchers, native_histograms_round_trip,
             staleness_marker_ends_series, metadata_is_recorded, bad_queries_are_bad_data,
-            usage_is_metered);
+            usage_is_metered, active_series_limits_refuse_new_series);
     };
     (@tests $make:path; $($name:ident),* $(,)?) => {
         $(
@@ -188,6 +189,8 @@ pub async fn rejected_samples_are_counted(b: Arc<dyn MetricsBackend>) {
         TenantSettings {
             retention: Duration::from_secs(86_400),
             out_of_order_window: Duration::ZERO,
+            max_active_series: None,
+            label_set_limits: Vec::new(),
         },
     )
     .await
@@ -227,6 +230,8 @@ pub async fn out_of_order_window_is_settable(b: Arc<dyn MetricsBackend>) {
         TenantSettings {
             retention: Duration::from_secs(86_400),
             out_of_order_window: Duration::from_secs(600),
+            max_active_series: None,
+            label_set_limits: Vec::new(),
         },
     )
     .await
@@ -245,6 +250,8 @@ pub async fn out_of_order_window_is_settable(b: Arc<dyn MetricsBackend>) {
         TenantSettings {
             retention: Duration::from_secs(86_400),
             out_of_order_window: Duration::ZERO,
+            max_active_series: None,
+            label_set_limits: Vec::new(),
         },
     )
     .await
@@ -485,4 +492,61 @@ pub async fn usage_is_metered(b: Arc<dyn MetricsBackend>) {
     assert_eq!(u.samples_ingested, 6);
     assert_eq!(u.query_samples_processed, d.stats.samples_processed);
     assert!(u.query_samples_processed > 0);
+}
+
+pub async fn active_series_limits_refuse_new_series(b: Arc<dyn MetricsBackend>) {
+    let t = tenant("ws-series-limits");
+    let settings = |max_active_series| TenantSettings {
+        retention: Duration::from_secs(86_400),
+        out_of_order_window: Duration::ZERO,
+        max_active_series,
+        label_set_limits: vec![LabelSetLimit {
+            label_set: [("team".to_owned(), "a".to_owned())].into(),
+            max_series: Some(1),
+        }],
+    };
+    b.set_limits(&t, settings(Some(3))).await.unwrap();
+    let team = |name, team| [("__name__", name), ("team", team)];
+    let out = b
+        .write(
+            &t,
+            batch(vec![
+                series(&team("x", "a"), &[(MIN, 1.0)]),
+                series(&team("y", "a"), &[(MIN, 1.0)]),
+                series(&team("x", "b"), &[(MIN, 1.0)]),
+            ]),
+        )
+        .await
+        .unwrap();
+    assert_eq!((out.samples, out.series_limited), (2, 1), "{out:?}");
+    let message = out.limit_message().unwrap();
+    assert!(message.contains(r#"{team="a"}"#), "{message}");
+    assert!(out.rejection_message().is_none(), "{out:?}");
+    let out = b
+        .write(
+            &t,
+            batch(vec![
+                series(&team("y", "b"), &[(2 * MIN, 1.0)]),
+                series(&team("z", "b"), &[(2 * MIN, 1.0)]),
+                series(&team("x", "a"), &[(2 * MIN, 2.0)]),
+            ]),
+        )
+        .await
+        .unwrap();
+    // The third series fits, the fourth is over the total; known series always pass.
+    assert_eq!((out.samples, out.series_limited), (2, 1), "{out:?}");
+    assert!(
+        out.limit_message().unwrap().contains("limit of 3"),
+        "{out:?}"
+    );
+    assert_eq!(
+        floats(&instant(&*b, &t, "count({team!=\"\"})", 2 * MIN).await),
+        vec![3.0]
+    );
+    b.set_limits(&t, settings(None)).await.unwrap();
+    let out = b
+        .write(&t, batch(vec![series(&team("z", "b"), &[(3 * MIN, 1.0)])]))
+        .await
+        .unwrap();
+    assert_eq!((out.samples, out.series_limited), (1, 0), "{out:?}");
 }

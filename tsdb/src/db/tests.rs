@@ -417,3 +417,41 @@ fn idle_heads_are_cut_so_retention_applies() {
             .is_empty()
     );
 }
+
+#[test]
+fn series_caps_refuse_new_series_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path(), opts());
+    let team = |name: &str, t: &str| Labels::from_pairs([("__name__", name), ("team", t)]);
+    db.set_series_limits(SeriesLimits {
+        max_series: Some(3),
+        per_label_set: vec![crate::LabelSetLimit {
+            labels: Labels::from_pairs([("team", "a")]),
+            max_series: 1,
+        }],
+    });
+    let mut app = db.appender();
+    app.append(&team("x", "a"), MIN, 1.0).unwrap();
+    app.append(&team("y", "a"), MIN, 1.0).unwrap(); // second of team a: over its cap
+    app.append(&team("x", "b"), MIN, 1.0).unwrap();
+    app.append(&team("y", "b"), MIN, 1.0).unwrap();
+    let out = app.commit().unwrap();
+    assert_eq!((out.samples, out.series_limited), (3, 1), "{out:?}");
+    assert_eq!(
+        out.limit_hit.unwrap().to_string(),
+        r#"active series limit of 1 exceeded for label set {team="a"}"#
+    );
+
+    let mut app = db.appender();
+    app.append(&team("z", "b"), 2 * MIN, 1.0).unwrap(); // fourth series: over the total
+    app.append(&team("x", "a"), 2 * MIN, 2.0).unwrap(); // known series always pass
+    let out = app.commit().unwrap();
+    assert_eq!((out.samples, out.series_limited), (1, 1), "{out:?}");
+    assert_eq!(out.limit_hit, Some(LimitHit::Series(3)));
+
+    db.set_series_limits(SeriesLimits::default());
+    let mut app = db.appender();
+    app.append(&team("z", "b"), 3 * MIN, 1.0).unwrap();
+    let out = app.commit().unwrap();
+    assert_eq!((out.samples, out.series_limited), (1, 0), "{out:?}");
+}

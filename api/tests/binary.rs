@@ -1,6 +1,7 @@
-//! The `ampd` binary under abuse: killed with SIGKILL while it ingests, and fed malformed
-//! remote-write bodies. Every sample acknowledged before a kill must be readable after the
-//! restart, and a request is either stored whole or not at all.
+//! The `ampd` binary under abuse: killed with SIGKILL while it ingests, fed malformed
+//! remote-write bodies, and pushed past its ingestion limits. Every sample acknowledged
+//! before a kill must be readable after the restart, a request is either stored whole or not
+//! at all, and limits answer 429 naming the limit.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
@@ -42,6 +43,10 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[])
+    }
+
+    fn start_with(data_dir: &Path, args: &[&str]) -> Self {
         let addr = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -50,6 +55,7 @@ impl Server {
             .args(["serve", "--listen", &addr.to_string(), "--data-dir"])
             .arg(data_dir)
             .args(["--transition-delay-ms", "0"])
+            .args(args)
             .env("AMPD_ROOT_ACCESS_KEY_ID", KEY_ID)
             .env("AMPD_ROOT_SECRET_ACCESS_KEY", SECRET)
             .env("RUST_LOG", "warn")
@@ -391,4 +397,137 @@ fn malformed_bodies_are_refused_and_stored_data_stays() {
     assert_eq!(health.status, 200);
     let kept = query(server.addr, &ws, "kept", base_ms + 1000);
     assert_eq!(kept.len(), SERIES_PER_REQUEST, "{kept:?}");
+}
+
+fn now_ms() -> i64 {
+    i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+fn batch_of(series: &[(&str, &str)], t: i64) -> Vec<u8> {
+    let series = series
+        .iter()
+        .map(|(name, team)| Series {
+            labels: vec![Label::new("__name__", *name), Label::new("team", *team)],
+            samples: vec![Sample {
+                timestamp: t,
+                value: 1.0,
+            }],
+            ..Series::default()
+        })
+        .collect();
+    encode(
+        &WriteBatch {
+            series,
+            metadata: vec![],
+        },
+        Protocol::V1,
+    )
+    .unwrap()
+}
+
+#[test]
+fn series_limits_answer_429_naming_the_limit() {
+    const MAX_SERIES: usize = 1000;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &["--max-active-series", "1000"]);
+    let ws = create_workspace(server.addr);
+    let config = br#"{"limitsPerLabelSet":[{"labelSet":{"team":"a"},"limits":{"maxSeries":1}}]}"#;
+    let res = request(
+        server.addr,
+        "PATCH",
+        &format!("/workspaces/{ws}/configuration"),
+        "application/json",
+        config,
+    )
+    .unwrap();
+    assert_eq!(res.status, 202, "{}", res.body);
+    let t = now_ms() - 60_000;
+    let write = |names: &[String], team: &str| {
+        let series: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), team)).collect();
+        let body = batch_of(&series, t);
+        request(
+            server.addr,
+            "POST",
+            &write_path(&ws),
+            "application/x-protobuf",
+            &body,
+        )
+        .unwrap()
+    };
+    // New team-a series are taken until the tenant follows the new configuration.
+    let mut res = write(&["a0".to_owned()], "a");
+    for i in 1..400 {
+        if res.status != 200 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+        res = write(&[format!("a{i}")], "a");
+    }
+    assert_eq!(res.status, 429, "{}", res.body);
+    assert!(
+        res.body
+            .contains(r#"limit of 1 exceeded for label set {team="a"}"#),
+        "{}",
+        res.body
+    );
+    let team_a = query(server.addr, &ws, "count({team=\"a\"})", t)[0].1 as usize;
+    // Filling the workspace to its cap plus one: only the one series past it is refused.
+    let names: Vec<String> = (0..=MAX_SERIES - team_a).map(|i| format!("b{i}")).collect();
+    let res = write(&names, "b");
+    assert_eq!(res.status, 429, "{}", res.body);
+    assert!(
+        res.body
+            .contains("1 samples rejected: per-workspace active series limit of 1000 exceeded"),
+        "{}",
+        res.body
+    );
+    let stored = query(server.addr, &ws, "count({team!=\"\"})", t);
+    assert_eq!(stored, vec![(String::new(), MAX_SERIES as f64)]);
+}
+
+#[test]
+fn ingestion_rate_limit_refuses_whole_writes_with_429() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        dir.path(),
+        &["--ingestion-rate", "1", "--ingestion-burst", "3"],
+    );
+    let ws = create_workspace(server.addr);
+    let t = now_ms() - 60_000;
+    let write = |body: Vec<u8>| {
+        request(
+            server.addr,
+            "POST",
+            &write_path(&ws),
+            "application/x-protobuf",
+            &body,
+        )
+        .unwrap()
+    };
+    // The full bucket lets a batch through, leaving it in debt: the next is refused whole.
+    let res = write(batch_of(
+        &[("x", "a"), ("y", "a"), ("z", "a"), ("w", "a")],
+        t,
+    ));
+    assert_eq!(res.status, 200, "{}", res.body);
+    let res = write(batch_of(&[("v", "a")], t));
+    assert_eq!(res.status, 429, "{}", res.body);
+    assert!(
+        res.body
+            .contains("ingestion rate limit of 1 samples per second (burst 3) exceeded"),
+        "{}",
+        res.body
+    );
+    let stored = query(server.addr, &ws, "count({team!=\"\"})", t);
+    assert_eq!(
+        stored,
+        vec![(String::new(), 4.0)],
+        "the refused write stored nothing"
+    );
 }
