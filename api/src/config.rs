@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::{Deserialize, Serialize};
 
 use crate::iam::RootAccessKey;
+use crate::tls::TlsSettings;
 
 /// Command line of the `ampd` binary.
 #[derive(Debug, Parser)]
@@ -69,6 +70,26 @@ pub struct ServeArgs {
     /// Secret access key of the account root user; with --root-access-key-id.
     #[arg(long, env = "AMPD_ROOT_SECRET_ACCESS_KEY", value_name = "SECRET", hide_env_values = true, value_parser = parse_secret)]
     pub root_secret_access_key: Option<SecretKey>,
+    /// PEM certificate (chain) to serve HTTPS with; with --tls-key.
+    #[arg(long, env = "AMPD_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "AMPD_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM bundle of CAs that client certificates must chain to (mutual TLS).
+    #[arg(long, env = "AMPD_TLS_CLIENT_CA", value_name = "FILE")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Serve HTTPS with a certificate generated into <data-dir>/tls/, signed by a local CA
+    /// (<data-dir>/tls/ca.pem) for clients to trust.
+    #[arg(long, env = "AMPD_TLS_SELF_SIGNED")]
+    pub tls_self_signed: bool,
+    /// Refuse to start unless TLS is configured.
+    #[arg(long, env = "AMPD_REQUIRE_TLS")]
+    pub require_tls: bool,
+    /// How often certificate files are checked for changes, in milliseconds; 0: on SIGHUP only
+    /// [default: 2000].
+    #[arg(long, env = "AMPD_TLS_RELOAD_INTERVAL_MS", value_name = "MS")]
+    pub tls_reload_interval_ms: Option<u64>,
 }
 
 fn parse_secret(value: &str) -> Result<SecretKey, std::convert::Infallible> {
@@ -105,6 +126,9 @@ pub struct Config {
     /// Unset: generated on first start into `root-credentials.json` in the data folder.
     #[serde(skip)]
     pub root_access_key: Option<RootAccessKey>,
+    /// HTTPS on the listener (`[tls]` table); off unless a certificate or `self_signed` is set.
+    #[serde(default)]
+    pub tls: TlsSettings,
 }
 
 fn default_listen() -> SocketAddr {
@@ -142,6 +166,7 @@ impl Default for Config {
             transition_delay_ms: default_transition_delay_ms(),
             max_workspaces: default_max_workspaces(),
             root_access_key: None,
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -220,6 +245,7 @@ impl Config {
         if let Some(v) = args.max_workspaces {
             config.max_workspaces = v;
         }
+        merge_tls(&mut config.tls, args);
         config.root_access_key = match (&args.root_access_key_id, &args.root_secret_access_key) {
             (Some(id), Some(secret)) if !id.is_empty() && !secret.expose().is_empty() => {
                 Some(RootAccessKey {
@@ -280,7 +306,25 @@ impl Config {
         if self.data_dir.as_os_str().is_empty() {
             return invalid("data_dir", "must not be empty");
         }
-        Ok(())
+        self.tls.validate()
+    }
+}
+
+/// Applies the TLS flags; switches given on the command line turn a setting on, never off.
+fn merge_tls(tls: &mut TlsSettings, args: &ServeArgs) {
+    if let Some(v) = &args.tls_cert {
+        tls.cert = Some(v.clone());
+    }
+    if let Some(v) = &args.tls_key {
+        tls.key = Some(v.clone());
+    }
+    if let Some(v) = &args.tls_client_ca {
+        tls.client_ca = Some(v.clone());
+    }
+    tls.self_signed |= args.tls_self_signed;
+    tls.require |= args.require_tls;
+    if let Some(v) = args.tls_reload_interval_ms {
+        tls.reload_interval_ms = v;
     }
 }
 
@@ -352,6 +396,43 @@ mod tests {
             Cli::try_parse_from(["ampd", "serve", "--root-access-key-id", "AKIAROOT"]).unwrap();
         let Command::Serve(args) = cli.command;
         assert!(Config::load(&args).is_err());
+    }
+
+    #[test]
+    fn tls_settings_come_from_the_file_and_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ampd.toml");
+        std::fs::write(
+            &file,
+            "[tls]\ncert = \"/etc/ampd/cert.pem\"\nkey = \"/etc/ampd/key.pem\"\n",
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "ampd",
+            "serve",
+            "--config",
+            file.to_str().unwrap(),
+            "--tls-client-ca",
+            "/etc/ampd/clients.pem",
+            "--require-tls",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command;
+        let tls = Config::load(&args).unwrap().tls;
+        assert_eq!(tls.cert.as_deref(), Some(Path::new("/etc/ampd/cert.pem")));
+        assert_eq!(tls.key.as_deref(), Some(Path::new("/etc/ampd/key.pem")));
+        assert_eq!(
+            tls.client_ca.as_deref(),
+            Some(Path::new("/etc/ampd/clients.pem"))
+        );
+        assert!(tls.require && tls.enabled());
+        let cli = Cli::try_parse_from(["ampd", "serve", "--require-tls"]).unwrap();
+        let Command::Serve(args) = cli.command;
+        let e = Config::load(&args).unwrap_err().to_string();
+        assert!(
+            e.starts_with("invalid setting tls.require: TLS is required"),
+            "{e}"
+        );
     }
 
     #[test]
