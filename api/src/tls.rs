@@ -316,7 +316,102 @@ pub(crate) fn is_secure(extensions: &http::Extensions) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{Read, Write};
+
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    use rustls::pki_types::ServerName;
+
     use super::*;
+    use crate::config::Config;
+
+    /// Opens a TLS connection with protocol `version` offering `alpn`, handshake done.
+    fn connect(
+        addr: SocketAddr,
+        ca: &rustls::pki_types::CertificateDer<'static>,
+        version: &'static rustls::SupportedProtocolVersion,
+        alpn: &[u8],
+    ) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.clone()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[version])
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = vec![alpn.to_vec()];
+        let name = ServerName::try_from("localhost").unwrap();
+        let conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+        let mut stream =
+            rustls::StreamOwned::new(conn, std::net::TcpStream::connect(addr).unwrap());
+        while stream.conn.is_handshaking() {
+            stream.conn.complete_io(&mut stream.sock).unwrap();
+        }
+        stream
+    }
+
+    #[tokio::test]
+    async fn serves_tls12_and_13_http2_and_http1_and_stops_gracefully() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ca_params = CertificateParams::default();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        let config = Config {
+            data_dir: dir.path().join("data"),
+            tls: TlsSettings {
+                cert: Some(cert_path),
+                key: Some(key_path),
+                ..TlsSettings::default()
+            },
+            ..Config::default()
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(crate::server::serve(config, listener, async {
+            let _ = stopped.await;
+        }));
+        let ca = ca.der().clone();
+        tokio::task::spawn_blocking(move || {
+            let mut h1 = connect(addr, &ca, &rustls::version::TLS12, b"http/1.1");
+            assert_eq!(h1.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
+            assert_eq!(
+                h1.conn.protocol_version(),
+                Some(rustls::ProtocolVersion::TLSv1_2)
+            );
+            h1.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            let mut response = String::new();
+            // The server closes without close_notify once the response is sent.
+            let _ = h1.read_to_string(&mut response);
+            assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+
+            let mut h2 = connect(addr, &ca, &rustls::version::TLS13, b"h2");
+            assert_eq!(h2.conn.alpn_protocol(), Some(&b"h2"[..]));
+            assert_eq!(
+                h2.conn.protocol_version(),
+                Some(rustls::ProtocolVersion::TLSv1_3)
+            );
+            // Client preface and an empty SETTINGS frame; the server answers with SETTINGS.
+            h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+                .unwrap();
+            let mut frame = [0u8; 9];
+            h2.read_exact(&mut frame).unwrap();
+            assert_eq!(frame[3], 0x04, "first server frame is SETTINGS");
+        })
+        .await
+        .unwrap();
+        stop.send(()).unwrap();
+        server.await.unwrap().unwrap();
+    }
 
     #[test]
     fn settings_must_go_together() {
