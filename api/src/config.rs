@@ -52,8 +52,8 @@ pub struct ServeArgs {
     /// 12-digit account id used in ARNs [default: 000000000000].
     #[arg(long, env = "AMPD_ACCOUNT_ID", value_name = "ID")]
     pub account_id: Option<String>,
-    /// URL clients reach this server at, used in prometheusEndpoint [default: "http://" and
-    /// the bound address].
+    /// URL clients reach this server at, used in prometheusEndpoint [default: "http://", or
+    /// "https://" with TLS, and the bound address].
     #[arg(long, env = "AMPD_EXTERNAL_URL", value_name = "URL")]
     pub external_url: Option<String>,
     /// Delay before CREATING/UPDATING resources become ACTIVE and DELETING ones disappear, in
@@ -113,7 +113,7 @@ pub struct Config {
     #[serde(default = "default_account_id")]
     pub account_id: String,
     /// Externally reachable base URL; `prometheusEndpoint` is `{external_url}/workspaces/{id}/`.
-    /// Unset: `http://` followed by the bound address.
+    /// Unset: `http://` (`https://` with TLS) followed by the bound address.
     #[serde(default)]
     pub external_url: Option<String>,
     /// Milliseconds before a transitional status (CREATING, UPDATING, DELETING) completes.
