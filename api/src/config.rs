@@ -79,8 +79,8 @@ pub struct ServeArgs {
     /// PEM bundle of CAs that client certificates must chain to (mutual TLS).
     #[arg(long, env = "AMPD_TLS_CLIENT_CA", value_name = "FILE")]
     pub tls_client_ca: Option<PathBuf>,
-    /// Serve HTTPS with a certificate generated into <data-dir>/tls/, signed by a local CA
-    /// (<data-dir>/tls/ca.pem) for clients to trust.
+    /// Serve HTTPS with a certificate generated into the data folder's tls/ folder, signed by a
+    /// local CA (tls/ca.pem there) for clients to trust.
     #[arg(long, env = "AMPD_TLS_SELF_SIGNED")]
     pub tls_self_signed: bool,
     /// Refuse to start unless TLS is configured.

@@ -23,8 +23,8 @@ struct Cli {
     /// https:// URL sends the same load over TLS.
     #[arg(long)]
     url: reqwest::Url,
-    /// PEM bundle of the CAs that sign the server's certificate (e.g. ampd's
-    /// <data-dir>/tls/ca.pem); only these are trusted. Default: the system's roots.
+    /// PEM bundle of the CAs that sign the server's certificate (e.g. tls/ca.pem in the data
+    /// folder of ampd --tls-self-signed); only these are trusted. Default: the system's roots.
     #[arg(long, value_name = "FILE")]
     ca_cert: Option<std::path::PathBuf>,
     /// Remote write protocol version.
