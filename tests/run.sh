@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 bash tests/setup.sh
 
-cargo build --locked -p ampd-api --bin ampd
+cargo build --locked -p ampd-api --bin ampd -p ampd-bench --bin ampd-bench
 cargo nextest run --locked --workspace --no-fail-fast
 
 python3 -m pytest -p no:cacheprovider -q tests/e2e

@@ -4,9 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Real Prometheus, VictoriaMetrics and Alertmanager (amtool) from Debian: reference peers for the
-# load tool and the Alertmanager configuration checks.
+# load tool and the Alertmanager configuration checks; openssl makes the TLS tests' certificates.
 need=()
-for pkg_bin in prometheus:prometheus victoria-metrics:victoria-metrics prometheus-alertmanager:amtool; do
+for pkg_bin in prometheus:prometheus victoria-metrics:victoria-metrics prometheus-alertmanager:amtool openssl:openssl; do
   command -v "${pkg_bin#*:}" >/dev/null 2>&1 || need+=("${pkg_bin%%:*}")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -150,8 +150,8 @@ impl Authenticator {
     pub fn base_context(&self, parts: &Parts, principal: &Principal) -> RequestContext {
         let mut ctx = RequestContext::for_principal(principal, SystemTime::now());
         ctx.set_requested_region(&self.region);
-        // ampd serves plain HTTP; TLS, if any, ends in front of it.
-        ctx.set_secure_transport(false);
+        // True only for requests that reached ampd's own TLS listener.
+        ctx.set_secure_transport(crate::tls::is_secure(&parts.extensions));
         if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
             ctx.set_source_ip(addr.ip());
         }

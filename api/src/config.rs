@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::{Deserialize, Serialize};
 
 use crate::iam::RootAccessKey;
+use crate::tls::TlsSettings;
 
 /// Command line of the `ampd` binary.
 #[derive(Debug, Parser)]
@@ -51,8 +52,8 @@ pub struct ServeArgs {
     /// 12-digit account id used in ARNs [default: 000000000000].
     #[arg(long, env = "AMPD_ACCOUNT_ID", value_name = "ID")]
     pub account_id: Option<String>,
-    /// URL clients reach this server at, used in prometheusEndpoint [default: "http://" and
-    /// the bound address].
+    /// URL clients reach this server at, used in prometheusEndpoint [default: "http://", or
+    /// "https://" with TLS, and the bound address].
     #[arg(long, env = "AMPD_EXTERNAL_URL", value_name = "URL")]
     pub external_url: Option<String>,
     /// Delay before CREATING/UPDATING resources become ACTIVE and DELETING ones disappear, in
@@ -78,6 +79,26 @@ pub struct ServeArgs {
     /// Secret access key of the account root user; with --root-access-key-id.
     #[arg(long, env = "AMPD_ROOT_SECRET_ACCESS_KEY", value_name = "SECRET", hide_env_values = true, value_parser = parse_secret)]
     pub root_secret_access_key: Option<SecretKey>,
+    /// PEM certificate (chain) to serve HTTPS with; with --tls-key.
+    #[arg(long, env = "AMPD_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "AMPD_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM bundle of CAs that client certificates must chain to (mutual TLS).
+    #[arg(long, env = "AMPD_TLS_CLIENT_CA", value_name = "FILE")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Serve HTTPS with a certificate generated into the data folder's tls/ folder, signed by a
+    /// local CA (tls/ca.pem there) for clients to trust.
+    #[arg(long, env = "AMPD_TLS_SELF_SIGNED")]
+    pub tls_self_signed: bool,
+    /// Refuse to start unless TLS is configured.
+    #[arg(long, env = "AMPD_REQUIRE_TLS")]
+    pub require_tls: bool,
+    /// How often certificate files are checked for changes, in milliseconds; 0: on SIGHUP only
+    /// [default: 2000].
+    #[arg(long, env = "AMPD_TLS_RELOAD_INTERVAL_MS", value_name = "MS")]
+    pub tls_reload_interval_ms: Option<u64>,
 }
 
 fn parse_secret(value: &str) -> Result<SecretKey, std::convert::Infallible> {
@@ -101,7 +122,7 @@ pub struct Config {
     #[serde(default = "default_account_id")]
     pub account_id: String,
     /// Externally reachable base URL; `prometheusEndpoint` is `{external_url}/workspaces/{id}/`.
-    /// Unset: `http://` followed by the bound address.
+    /// Unset: `http://` (`https://` with TLS) followed by the bound address.
     #[serde(default)]
     pub external_url: Option<String>,
     /// Milliseconds before a transitional status (CREATING, UPDATING, DELETING) completes.
@@ -123,6 +144,9 @@ pub struct Config {
     /// Unset: generated on first start into `root-credentials.json` in the data folder.
     #[serde(skip)]
     pub root_access_key: Option<RootAccessKey>,
+    /// HTTPS on the listener (`[tls]` table); off unless a certificate or `self_signed` is set.
+    #[serde(default)]
+    pub tls: TlsSettings,
 }
 
 fn default_listen() -> SocketAddr {
@@ -175,6 +199,7 @@ impl Default for Config {
             ingestion_burst: default_ingestion_burst(),
             max_active_series: default_max_active_series(),
             root_access_key: None,
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -262,6 +287,7 @@ impl Config {
         if let Some(v) = args.max_active_series {
             config.max_active_series = v;
         }
+        merge_tls(&mut config.tls, args);
         config.root_access_key = match (&args.root_access_key_id, &args.root_secret_access_key) {
             (Some(id), Some(secret)) if !id.is_empty() && !secret.expose().is_empty() => {
                 Some(RootAccessKey {
@@ -331,7 +357,25 @@ impl Config {
         if self.data_dir.as_os_str().is_empty() {
             return invalid("data_dir", "must not be empty");
         }
-        Ok(())
+        self.tls.validate()
+    }
+}
+
+/// Applies the TLS flags; switches given on the command line turn a setting on, never off.
+fn merge_tls(tls: &mut TlsSettings, args: &ServeArgs) {
+    if let Some(v) = &args.tls_cert {
+        tls.cert = Some(v.clone());
+    }
+    if let Some(v) = &args.tls_key {
+        tls.key = Some(v.clone());
+    }
+    if let Some(v) = &args.tls_client_ca {
+        tls.client_ca = Some(v.clone());
+    }
+    tls.self_signed |= args.tls_self_signed;
+    tls.require |= args.require_tls;
+    if let Some(v) = args.tls_reload_interval_ms {
+        tls.reload_interval_ms = v;
     }
 }
 
@@ -403,6 +447,43 @@ mod tests {
             Cli::try_parse_from(["ampd", "serve", "--root-access-key-id", "AKIAROOT"]).unwrap();
         let Command::Serve(args) = cli.command;
         assert!(Config::load(&args).is_err());
+    }
+
+    #[test]
+    fn tls_settings_come_from_the_file_and_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ampd.toml");
+        std::fs::write(
+            &file,
+            "[tls]\ncert = \"/etc/ampd/cert.pem\"\nkey = \"/etc/ampd/key.pem\"\n",
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "ampd",
+            "serve",
+            "--config",
+            file.to_str().unwrap(),
+            "--tls-client-ca",
+            "/etc/ampd/clients.pem",
+            "--require-tls",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command;
+        let tls = Config::load(&args).unwrap().tls;
+        assert_eq!(tls.cert.as_deref(), Some(Path::new("/etc/ampd/cert.pem")));
+        assert_eq!(tls.key.as_deref(), Some(Path::new("/etc/ampd/key.pem")));
+        assert_eq!(
+            tls.client_ca.as_deref(),
+            Some(Path::new("/etc/ampd/clients.pem"))
+        );
+        assert!(tls.require && tls.enabled());
+        let cli = Cli::try_parse_from(["ampd", "serve", "--require-tls"]).unwrap();
+        let Command::Serve(args) = cli.command;
+        let e = Config::load(&args).unwrap_err().to_string();
+        assert!(
+            e.starts_with("invalid setting tls.require: TLS is required"),
+            "{e}"
+        );
     }
 
     #[test]

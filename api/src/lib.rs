@@ -12,7 +12,8 @@
 //!   ([`data_router`], [`DataState`]), and the loop keeping tenant settings in step with
 //!   workspaces ([`sync_tenants`]).
 //! - `ops`: `/healthz` and `/readyz`.
-//! - `server`: assembling the app ([`app`]) and running it ([`run`]).
+//! - `server`: assembling the app ([`app`]) and running it ([`run`]), over HTTPS when
+//!   configured (`tls`: [`TlsSettings`], [`TlsError`]).
 //!
 //! Every AMP operation is named once in [`Operation`] (IAM action, CloudTrail event name,
 //! metrics label, OpenAPI operation id). Errors use the AWS rest-json envelope ([`AwsError`]).
@@ -37,6 +38,7 @@ mod ops;
 mod pagination;
 mod server;
 mod services;
+mod tls;
 mod trace;
 
 pub use auth::{AuthContext, Authenticator, AuthzError, Caller, Check};
@@ -53,6 +55,7 @@ pub use operation::Operation;
 pub use pagination::{KeyError, PageTokens};
 pub use server::{app, open_metrics, open_store, run, serve};
 pub use services::router as services_router;
+pub use tls::{TlsError, TlsSettings};
 pub use trace::RequestId;
 
 #[cfg(test)]

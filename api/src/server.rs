@@ -18,6 +18,7 @@ use crate::data::{self, DataState};
 use crate::extract::MAX_BODY_BYTES;
 use crate::iam::{Identities, RootAccessKey, SecretSealer};
 use crate::pagination::PageTokens;
+use crate::tls::TlsListener;
 use crate::{ops, services, trace};
 
 /// Builds the whole HTTP application: control plane, data plane and operational endpoints
@@ -94,17 +95,19 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    let tls = TlsListener::load(&config.tls, &config.data_dir, addr).await?;
     let sqlite = open_store(&config.data_dir).await?;
     let store: Arc<dyn MetadataStore> = Arc::new(sqlite.clone());
     let page_tokens = PageTokens::load_or_create(&config.data_dir)?;
-    let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let settings = ControlSettings {
         region: config.region.clone(),
         account_id: config.account_id.clone(),
         external_url: config
             .external_url
             .clone()
-            .unwrap_or_else(|| format!("http://{addr}")),
+            .unwrap_or_else(|| format!("{scheme}://{addr}")),
         max_workspaces: config.max_workspaces,
     };
     let identities = Arc::new(Identities::new(
@@ -144,14 +147,19 @@ pub async fn serve(
         Some(config.max_active_series),
     ));
     tracing::info!(
-        %addr, data_dir = %config.data_dir.display(), region = %config.region,
+        %addr, %scheme, data_dir = %config.data_dir.display(), region = %config.region,
         account_id = %config.account_id, "listening on {addr}"
     );
     let app = app(store, control, data).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("server failed");
+    let served = match tls {
+        Some(tls) => tls.serve(listener, app, shutdown).await,
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
+    .context("server failed");
     lifecycle.abort();
     tenants.abort();
     drop(maintenance);

@@ -1,6 +1,7 @@
 //! What one load run does, independent of how it was asked for (CLI or tests).
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ampd_remote_write::Protocol;
@@ -9,8 +10,10 @@ use zeroize::Zeroizing;
 /// A complete description of a load run.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Remote write endpoint, e.g. `http://127.0.0.1:9090/api/v1/write`.
+    /// Remote write endpoint, e.g. `http://127.0.0.1:9090/api/v1/write`; `https://` for TLS.
     pub url: reqwest::Url,
+    /// PEM bundle of the CAs to trust for an `https://` URL instead of the system's roots.
+    pub ca_cert: Option<PathBuf>,
     /// Protocol version to send.
     pub protocol: Protocol,
     /// Total number of series across all hosts.

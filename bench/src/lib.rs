@@ -11,6 +11,8 @@
 //! ampd-bench --url http://127.0.0.1:9090/api/v1/write --series 10000 --rounds 10 --json
 //! ampd-bench --url http://127.0.0.1:9096/workspaces/ws-…/api/v1/remote_write \
 //!     --sigv4-region us-east-1 --protocol v2 --duration 1m --paced --scrape-interval 15s
+//! ampd-bench --url https://127.0.0.1:9096/workspaces/ws-…/api/v1/remote_write \
+//!     --ca-cert ampd-data/tls/ca.pem --sigv4-region us-east-1 --duration 1m
 //! ```
 //!
 //! Each host contributes [`SERIES_PER_HOST`] series; hosts are split among the senders so every

@@ -19,9 +19,14 @@ use time::format_description::well_known::Rfc3339;
 #[derive(Debug, Parser)]
 #[command(name = "ampd-bench", version)]
 struct Cli {
-    /// Remote write URL (Prometheus and VictoriaMetrics: http://HOST:PORT/api/v1/write).
+    /// Remote write URL (Prometheus and VictoriaMetrics: http://HOST:PORT/api/v1/write); an
+    /// https:// URL sends the same load over TLS.
     #[arg(long)]
     url: reqwest::Url,
+    /// PEM bundle of the CAs that sign the server's certificate (e.g. tls/ca.pem in the data
+    /// folder of ampd --tls-self-signed); only these are trusted. Default: the system's roots.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<std::path::PathBuf>,
     /// Remote write protocol version.
     #[arg(long, value_enum, default_value_t = ProtocolArg::V1)]
     protocol: ProtocolArg,
@@ -120,6 +125,7 @@ impl Cli {
         };
         Ok(Config {
             url: self.url,
+            ca_cert: self.ca_cert,
             protocol: match self.protocol {
                 ProtocolArg::V1 => Protocol::V1,
                 ProtocolArg::V2 => Protocol::V2,

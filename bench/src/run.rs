@@ -21,6 +21,14 @@ pub enum RunError {
     /// The configuration cannot produce a bounded run.
     #[error("invalid configuration: {0}")]
     Config(&'static str),
+    /// The CA bundle to trust could not be read or parsed.
+    #[error("CA bundle {path}: {detail}")]
+    Ca {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
     /// The HTTP client could not be built.
     #[error("http client: {0}")]
     Client(#[source] reqwest::Error),
@@ -47,11 +55,22 @@ pub async fn run(config: Config) -> Result<Report, RunError> {
     // reqwest is built without a bundled crypto provider; rustls needs one chosen per process.
     // An error only means one is already installed, which is as good.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .timeout(config.timeout)
-        .user_agent(concat!("ampd-bench/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(RunError::Client)?;
+        .user_agent(concat!("ampd-bench/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = &config.ca_cert {
+        let ca = |detail: String| RunError::Ca {
+            path: path.display().to_string(),
+            detail,
+        };
+        let pem = std::fs::read(path).map_err(|e| ca(e.to_string()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(ca("no PEM certificate in it".into()));
+        }
+        builder = builder.tls_certs_only(certs);
+    }
+    let client = builder.build().map_err(RunError::Client)?;
     let hosts = config.series.div_ceil(SERIES_PER_HOST);
     let senders = config.concurrency.min(hosts).max(1);
     let config = Arc::new(config);

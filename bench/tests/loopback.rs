@@ -103,6 +103,7 @@ async fn receiver(answer: Answer) -> (String, Arc<Mutex<Vec<Received>>>) {
 fn config(url: &str) -> Config {
     Config {
         url: url.parse().unwrap(),
+        ca_cert: None,
         protocol: Protocol::V1,
         series: 100,
         scrape_interval: Duration::from_secs(15),
@@ -283,4 +284,21 @@ async fn unbounded_configurations_are_refused() {
     let mut empty = config("http://127.0.0.1:1/api/v1/write");
     empty.batch_size = 0;
     assert!(run(empty).await.is_err());
+}
+
+#[tokio::test]
+async fn an_unusable_ca_bundle_stops_the_run_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.pem");
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "no certificate here\n").unwrap();
+    for path in [missing, empty] {
+        let mut config = config("https://127.0.0.1:1/api/v1/write");
+        config.ca_cert = Some(path.clone());
+        let e = run(config).await.unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("CA bundle {}: ", path.display())),
+            "{e}"
+        );
+    }
 }

@@ -7,6 +7,7 @@ CLI), so nothing here imports or imitates ampd internals.
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -38,8 +39,16 @@ def free_port() -> int:
 class Ampd:
     """One ampd process with its own data folder and loopback port; restartable in place."""
 
-    def __init__(self, data_dir: Path | None = None, extra_args: list[str] | None = None):
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        extra_args: list[str] | None = None,
+        tls: ssl.SSLContext | None = None,
+    ):
+        """`tls`: the server speaks HTTPS (its TLS flags are in `extra_args`); the context is
+        what the readiness check connects with."""
         self._tmp = None
+        self.tls = tls
         if data_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="ampd-e2e-")
             data_dir = Path(self._tmp.name)
@@ -51,7 +60,8 @@ class Ampd:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> "Ampd":
         args = [
@@ -74,7 +84,7 @@ class Ampd:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"ampd exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1, context=self.tls) as r:
                     if r.status == 200:
                         return self
             except OSError:
