@@ -14,6 +14,11 @@
 //! calls are recorded as data events only when the trail has them enabled; their bodies are
 //! never read here.
 //!
+//! Hooks for code that knows more than the wire shows, none of them required: a handler may put
+//! an [`ampd_audit::UserIdentity`] (e.g. a web-identity caller of an unsigned STS call) or a
+//! [`Caller`] into its response extensions to name the caller, and a TLS front may put
+//! [`ampd_audit::TlsDetails`] into the request extensions for `tlsDetails`.
+//!
 //! The same module serves `LookupEvents`/`ListPublicKeys` (`cloudtrail.rs`) and the offline
 //! `ampd audit` commands (`offline.rs`).
 
@@ -26,7 +31,7 @@ mod params;
 
 use std::net::SocketAddr;
 
-use ampd_audit::{EventRecord, Trail, UserIdentity};
+use ampd_audit::{EventRecord, TlsDetails, Trail, UserIdentity};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::request::Parts;
@@ -109,11 +114,23 @@ pub async fn record(State(auditor): State<Auditor>, req: Request, next: Next) ->
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(a)| a.ip().to_string())
         .unwrap_or_default();
+    // A TLS front puts the connection's parameters into the request extensions.
+    let tls = parts.extensions.get::<TlsDetails>().cloned();
     let request_id = parts
         .extensions
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
+    // A call that cannot be recorded is refused before it runs, not only answered with an
+    // error after it took effect.
+    if !auditor.trail.is_writable() {
+        tracing::error!(request_id = %request_id, "the audit trail is not writable; refusing the call");
+        let wire = Call::identify(&route, &request_parts, &body_for_event, None)
+            .map_or((Wire::RestJson, "InternalFailure"), |c| {
+                (c.wire, c.internal_error_code())
+            });
+        return outcome::unrecorded(wire.0, wire.1, &request_id);
+    }
     let res = next.run(Request::from_parts(parts, inner_body)).await;
     let operation = res.extensions().get::<Operation>().copied();
     let Some(call) = Call::identify(&route, &request_parts, &body_for_event, operation) else {
@@ -143,6 +160,7 @@ pub async fn record(State(auditor): State<Auditor>, req: Request, next: Next) ->
         event_time,
         source_ip,
         request_id: &request_id,
+        tls,
     };
     let recorded = match build_event(&auditor, &call, &facts) {
         Ok(event) => auditor.trail.record(event).await.map(|_| ()),
@@ -200,6 +218,7 @@ struct Facts<'a> {
     event_time: OffsetDateTime,
     source_ip: String,
     request_id: &'a str,
+    tls: Option<TlsDetails>,
 }
 
 fn build_event(
@@ -266,6 +285,9 @@ fn build_event(
         .source_ip(f.source_ip.clone())
         .user_agent(user_agent)
         .category(call.category);
+    if let Some(tls) = f.tls.clone() {
+        builder = builder.tls_details(tls);
+    }
     if let Some(ro) = call.read_only {
         builder = builder.read_only(ro);
     }

@@ -46,6 +46,11 @@ async fn control_plane_calls_are_recorded_before_the_answer() {
         .header("content-type", "application/json")
         .header("user-agent", "aws-cli/1.46.3")
         .extension(ConnectInfo(SocketAddr::from(([203, 0, 113, 7], 40000))))
+        .extension(ampd_audit::TlsDetails {
+            tls_version: "TLSv1.3".into(),
+            cipher_suite: "TLS_AES_128_GCM_SHA256".into(),
+            client_provided_host_header: "ampd.test".into(),
+        })
         .body(Body::from(r#"{"alias":"prod","tags":{"team":"obs"}}"#))
         .unwrap();
     let r = t
@@ -62,6 +67,7 @@ async fn control_plane_calls_are_recorded_before_the_answer() {
     assert_eq!(e["userIdentity"]["arn"], "arn:aws:iam::123456789012:root");
     assert_eq!(e["sourceIPAddress"], "203.0.113.7");
     assert_eq!(e["userAgent"], "aws-cli/1.46.3");
+    assert_eq!(e["tlsDetails"]["tlsVersion"], "TLSv1.3");
     assert_eq!(
         e["requestID"],
         r.headers["x-amzn-RequestId"].to_str().unwrap()
@@ -279,6 +285,13 @@ async fn a_call_that_cannot_be_recorded_fails() {
         .await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(r.error_type(), "InternalServerException");
+    // Refused before it ran: nothing was created.
+    let page = t
+        .store
+        .list_workspaces(None, ampd_backends::PageRequest::first(10))
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
     let (status, body) = t.iam(&[("Action", "ListUsers")]).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(body.contains("<Code>ServiceFailure</Code>"), "{body}");
