@@ -83,9 +83,15 @@ fn validate(args: &ValidateArgs) -> anyhow::Result<bool> {
         None => None,
     };
     let report = ampd_api::validate_folder(&args.dir.data_dir, start, end, trusted.as_deref())?;
+    let show = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| t.to_string())
+    };
     println!(
-        "Validating log files of the audit trail in {} between {start} and {end}\n",
-        args.dir.data_dir.display()
+        "Validating log files of the audit trail in {} between {} and {}\n",
+        args.dir.data_dir.display(),
+        show(start),
+        show(end)
     );
     print!("{report}");
     if args.verbose {

@@ -72,7 +72,71 @@ pub fn public_key_pem(data_dir: &Path) -> anyhow::Result<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use ampd_audit::{Clock, EventRecord, EventSource, Problem, Trail};
+    use time::Duration;
+
     use super::*;
+
+    #[derive(Debug)]
+    struct StepClock(Mutex<OffsetDateTime>);
+
+    impl Clock for StepClock {
+        fn now(&self) -> OffsetDateTime {
+            *self.0.lock().unwrap()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_folder_validates_with_its_own_key_or_a_trusted_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = OffsetDateTime::from_unix_timestamp(1_735_787_045).unwrap();
+        let clock = Arc::new(StepClock(Mutex::new(t0)));
+        let config = Config {
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        };
+        let trail = Trail::open_with_clock(trail_config(&config), clock.clone())
+            .await
+            .unwrap();
+        let event = EventRecord::builder(EventSource::Aps, "CreateWorkspace", t0)
+            .region("us-east-1")
+            .recipient_account_id("000000000000")
+            .request_id("r-1")
+            .build()
+            .unwrap();
+        trail.record(event).await.unwrap();
+        trail.roll().await.unwrap();
+        *clock.0.lock().unwrap() += Duration::hours(2);
+        trail.tick().await.unwrap();
+        trail.close().await.unwrap();
+        let (start, end) = (t0 - Duration::hours(1), t0 + Duration::hours(3));
+        let report = validate_folder(dir.path(), start, end, None).unwrap();
+        assert!(report.is_valid(), "{report}");
+        assert_eq!((report.digests_checked, report.log_files_checked), (1, 1));
+
+        let own = public_key_pem(dir.path()).unwrap();
+        assert!(
+            validate_folder(dir.path(), start, end, Some(&own))
+                .unwrap()
+                .is_valid()
+        );
+        let other = tempfile::tempdir().unwrap();
+        Trail::open(TrailConfig::new(other.path(), "000000000000", "us-east-1"))
+            .await
+            .unwrap()
+            .close()
+            .await
+            .unwrap();
+        let stranger = trail_public_keys(other.path()).unwrap()[0].pem();
+        let report = validate_folder(dir.path(), start, end, Some(&stranger)).unwrap();
+        assert!(
+            matches!(report.problems[..], [Problem::UnknownPublicKey { .. }]),
+            "{report}"
+        );
+        assert!(validate_folder(other.path(), start, end, None).is_err());
+    }
 
     #[test]
     fn times_parse_like_the_cli() {
