@@ -148,9 +148,12 @@ def test_lookup_events_finds_callers_denials_and_no_secrets(server, tmp_path):
         checked += 1
     assert checked > 5
 
+    # The digest signing key, from the API and from the data folder, agree.
     pem = ampd_audit("public-key", "--data-dir", str(server.data_dir / "data"))
     assert pem.returncode == 0, pem.stderr
     assert "-----BEGIN PUBLIC KEY-----" in pem.stdout
+    keys = root("cloudtrail", "list-public-keys")["PublicKeyList"]
+    assert f"# fingerprint {keys[0]['Fingerprint']}" in pem.stdout
 
 
 def digests(audit: Path):
