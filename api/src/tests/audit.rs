@@ -363,3 +363,124 @@ async fn lookup_events_on_the_wire() {
         .unwrap();
     assert_eq!(denied["userIdentity"]["userName"], "carol");
 }
+
+/// A stand-in for a service added later on `POST /`: it authenticates like every handler and
+/// knows nothing of auditing.
+async fn fake_service(
+    axum::extract::State(auth): axum::extract::State<Arc<Authenticator>>,
+    req: Request<Body>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (parts, body) = req.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let service = if target.is_some() { "kms" } else { "sts" };
+    if auth.authenticate(&parts, &bytes, service).await.is_err() {
+        return (StatusCode::FORBIDDEN, "denied").into_response();
+    }
+    match target.as_deref() {
+        Some("TrentService.CreateKey") => axum::Json(json!({"KeyMetadata": {
+            "KeyId": "k1", "Arn": "arn:aws:kms:us-east-1:123456789012:key/k1"}}))
+        .into_response(),
+        Some(_) => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"__type": "NotFoundException", "message": "no key k2"})),
+        )
+            .into_response(),
+        None => "<GetCallerIdentityResponse/>".into_response(),
+    }
+}
+
+#[tokio::test]
+async fn services_added_later_are_recorded_without_audit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(&dir.path().join("metadata.db"))
+        .await
+        .unwrap();
+    let store: Arc<dyn MetadataStore> = Arc::new(sqlite.clone());
+    let identities = Arc::new(Identities::new(
+        Arc::new(sqlite),
+        SecretSealer::from_root(&ampd_kms::RootKey::generate().unwrap()).unwrap(),
+        RootAccessKey {
+            access_key_id: ROOT_KEY_ID.into(),
+            secret: SecretKey::new(ROOT_SECRET),
+        },
+        "123456789012",
+    ));
+    let auth = Arc::new(Authenticator::new("us-east-1", identities, store));
+    let trail = ampd_audit::Trail::open(ampd_audit::TrailConfig::new(
+        dir.path().join("audit"),
+        "123456789012",
+        "us-east-1",
+    ))
+    .await
+    .unwrap();
+    let auditor = crate::Auditor::new(trail.clone(), "us-east-1", "123456789012");
+    let app = Router::new()
+        .route("/", axum::routing::post(fake_service))
+        .with_state(auth)
+        .layer(axum::middleware::from_fn_with_state(
+            auditor,
+            crate::audit::record,
+        ))
+        .layer(axum::middleware::from_fn(crate::trace::log_request));
+    let kms = |op: &str, body: Value| {
+        Request::post("/")
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", format!("TrentService.{op}"))
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let send = |req| async {
+        let req = signed(req, ROOT_KEY_ID, ROOT_SECRET, "kms").await;
+        app.clone().oneshot(req).await.unwrap().status()
+    };
+    assert_eq!(send(kms("CreateKey", json!({}))).await, StatusCode::OK);
+    let status = send(kms(
+        "Encrypt",
+        json!({"KeyId": "k2", "Plaintext": "c2VjcmV0"}),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let sts = Request::post("/")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from("Action=GetCallerIdentity&Version=2011-06-15"))
+        .unwrap();
+    let sts = signed(sts, ROOT_KEY_ID, ROOT_SECRET, "sts").await;
+    assert_eq!(
+        app.clone().oneshot(sts).await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    trail.flush_index().await.unwrap();
+    let all = trail
+        .lookup_events(&LookupEventsRequest::default())
+        .await
+        .unwrap();
+    let record = |name: &str| -> Value {
+        let e = all.events.iter().find(|e| e.event_name == name).unwrap();
+        serde_json::from_str(&e.cloud_trail_event).unwrap()
+    };
+    let created = record("CreateKey");
+    assert_eq!(created["eventSource"], "kms.amazonaws.com");
+    assert_eq!(created["userIdentity"]["type"], "Root");
+    assert_eq!(created["responseElements"]["KeyMetadata"]["KeyId"], "k1");
+    assert_eq!(
+        created["resources"][0]["ARN"],
+        "arn:aws:kms:us-east-1:123456789012:key/k1"
+    );
+    let failed = record("Encrypt");
+    assert_eq!(failed["errorCode"], "NotFoundException");
+    assert_eq!(failed["readOnly"], true);
+    assert_eq!(
+        failed["requestParameters"]["plaintext"],
+        ampd_audit::REDACTED
+    );
+    assert_eq!(failed["requestParameters"]["keyId"], "k2");
+    let sts = record("GetCallerIdentity");
+    assert_eq!(sts["eventSource"], "sts.amazonaws.com");
+    assert_eq!(sts["userIdentity"]["accessKeyId"], ROOT_KEY_ID);
+}
