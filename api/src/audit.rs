@@ -124,7 +124,10 @@ pub async fn record(State(auditor): State<Auditor>, req: Request, next: Next) ->
     // A call that cannot be recorded is refused before it runs, not only answered with an
     // error after it took effect.
     if !auditor.trail.is_writable() {
-        tracing::error!(request_id = %request_id, "the audit trail is not writable; refusing the call");
+        tracing::error!(
+            request_id = %request_id,
+            "the audit trail is not writable; refusing the call"
+        );
         let wire = Call::identify(&route, &request_parts, &body_for_event, None)
             .map_or((Wire::RestJson, "InternalFailure"), |c| {
                 (c.wire, c.internal_error_code())
@@ -169,7 +172,10 @@ pub async fn record(State(auditor): State<Auditor>, req: Request, next: Next) ->
     match recorded {
         Ok(()) => Response::from_parts(res_parts, res_body),
         Err(e) => {
-            tracing::error!(error = %e, request_id = %request_id, "cannot record {} in the audit trail: {e}", call.name);
+            tracing::error!(
+                error = %e, request_id = %request_id,
+                "cannot record {} in the audit trail: {e}", call.name
+            );
             outcome::unrecorded(call.wire, call.internal_error_code(), &request_id)
         }
     }

@@ -22,8 +22,8 @@ use crate::pagination::PageTokens;
 use crate::{ops, services, trace};
 
 /// Builds the whole HTTP application: control plane, data plane and operational endpoints
-/// behind the audit layer and the request log; requests no route matches (path or method) get an AWS-shaped
-/// `ValidationException` with reason `UNKNOWN_OPERATION`.
+/// behind the audit layer and the request log; requests no route matches (path or method) get
+/// an AWS-shaped `ValidationException` with reason `UNKNOWN_OPERATION`.
 pub fn app(
     store: Arc<dyn MetadataStore>,
     control: ControlState,

@@ -319,8 +319,9 @@ async fn lookup_events_on_the_wire() {
         &t,
         (ROOT_KEY_ID, ROOT_SECRET),
         "LookupEvents",
-        json!({"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "CreateWorkspace"}],
-               "MaxResults": 5}),
+        json!({"MaxResults": 5, "LookupAttributes": [
+            {"AttributeKey": "EventName", "AttributeValue": "CreateWorkspace"}
+        ]}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
