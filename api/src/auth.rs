@@ -143,6 +143,8 @@ impl Authenticator {
             )
             .await
             .map(Caller::new)
+            // The audit layer records who made the call, whatever the handler answers.
+            .inspect(|caller| crate::audit::note_caller(parts, caller))
     }
 
     /// Returns the context every check of a request starts from: principal keys, time,

@@ -31,7 +31,61 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Runs the server (control plane, health endpoints) until SIGTERM or SIGINT.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Inspects the audit trail in a data folder (works while the server runs).
+    Audit(AuditArgs),
+}
+
+/// Arguments of `ampd audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// What to do with the trail.
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+/// Subcommands of `ampd audit`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Checks log and digest files like `aws cloudtrail validate-logs`: reports every modified,
+    /// deleted or inserted file; exits with status 1 when any is found.
+    Validate(ValidateArgs),
+    /// Prints the PEM public key that verifies the trail's digest signatures.
+    PublicKey(AuditDirArgs),
+}
+
+/// The data folder an `ampd audit` command reads.
+#[derive(Debug, Clone, Args)]
+pub struct AuditDirArgs {
+    /// Data folder of the server [default: ./ampd-data].
+    #[arg(
+        long,
+        env = "AMPD_DATA_DIR",
+        value_name = "DIR",
+        default_value = "./ampd-data"
+    )]
+    pub data_dir: PathBuf,
+}
+
+/// Arguments of `ampd audit validate`.
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    /// The data folder.
+    #[command(flatten)]
+    pub dir: AuditDirArgs,
+    /// Start of the range to validate (RFC 3339, e.g. 2025-01-02T03:00:00Z, or epoch seconds).
+    #[arg(long, value_name = "TIME")]
+    pub start_time: String,
+    /// End of the range [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub end_time: Option<String>,
+    /// PEM public key to trust instead of the one stored in the data folder (as printed by
+    /// `ampd audit public-key` earlier and kept elsewhere).
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
+    /// Also lists log files not yet covered by a digest.
+    #[arg(long)]
+    pub verbose: bool,
 }
 
 /// Options of `ampd serve`; each overrides the config file and has an `AMPD_*` variable.
@@ -99,6 +153,21 @@ pub struct ServeArgs {
     /// [default: 2000].
     #[arg(long, env = "AMPD_TLS_RELOAD_INTERVAL_MS", value_name = "MS")]
     pub tls_reload_interval_ms: Option<u64>,
+    /// Records data-plane calls (RemoteWrite, QueryMetrics, …) as audit data events
+    /// [default: false].
+    #[arg(long, env = "AMPD_AUDIT_DATA_EVENTS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub audit_data_events: Option<bool>,
+    /// Longest time, in seconds, an audit event waits before delivery to a log file
+    /// [default: 300].
+    #[arg(long, env = "AMPD_AUDIT_ROLL_INTERVAL_SECONDS", value_name = "SECONDS")]
+    pub audit_roll_interval_seconds: Option<u64>,
+    /// Length, in seconds, of an audit digest period [default: 3600].
+    #[arg(
+        long,
+        env = "AMPD_AUDIT_DIGEST_INTERVAL_SECONDS",
+        value_name = "SECONDS"
+    )]
+    pub audit_digest_interval_seconds: Option<u64>,
 }
 
 fn parse_secret(value: &str) -> Result<SecretKey, std::convert::Infallible> {
@@ -147,6 +216,24 @@ pub struct Config {
     /// HTTPS on the listener (`[tls]` table); off unless a certificate or `self_signed` is set.
     #[serde(default)]
     pub tls: TlsSettings,
+    /// Whether data-plane calls are recorded as audit data events (management events always are).
+    #[serde(default)]
+    pub audit_data_events: bool,
+    /// Seconds an audit event waits at most before delivery to a log file (files also roll at
+    /// 4 MiB).
+    #[serde(default = "default_audit_roll_interval_seconds")]
+    pub audit_roll_interval_seconds: u64,
+    /// Seconds per audit digest period (CloudTrail's is an hour).
+    #[serde(default = "default_audit_digest_interval_seconds")]
+    pub audit_digest_interval_seconds: u64,
+}
+
+fn default_audit_roll_interval_seconds() -> u64 {
+    300
+}
+
+fn default_audit_digest_interval_seconds() -> u64 {
+    3600
 }
 
 fn default_listen() -> SocketAddr {
@@ -200,6 +287,9 @@ impl Default for Config {
             max_active_series: default_max_active_series(),
             root_access_key: None,
             tls: TlsSettings::default(),
+            audit_data_events: false,
+            audit_roll_interval_seconds: default_audit_roll_interval_seconds(),
+            audit_digest_interval_seconds: default_audit_digest_interval_seconds(),
         }
     }
 }
@@ -288,6 +378,15 @@ impl Config {
             config.max_active_series = v;
         }
         merge_tls(&mut config.tls, args);
+        if let Some(v) = args.audit_data_events {
+            config.audit_data_events = v;
+        }
+        if let Some(v) = args.audit_roll_interval_seconds {
+            config.audit_roll_interval_seconds = v;
+        }
+        if let Some(v) = args.audit_digest_interval_seconds {
+            config.audit_digest_interval_seconds = v;
+        }
         config.root_access_key = match (&args.root_access_key_id, &args.root_secret_access_key) {
             (Some(id), Some(secret)) if !id.is_empty() && !secret.expose().is_empty() => {
                 Some(RootAccessKey {
@@ -357,6 +456,12 @@ impl Config {
         if self.data_dir.as_os_str().is_empty() {
             return invalid("data_dir", "must not be empty");
         }
+        if !(1..=86_400).contains(&self.audit_roll_interval_seconds) {
+            return invalid("audit_roll_interval_seconds", "must be 1..=86400");
+        }
+        if !(1..=86_400).contains(&self.audit_digest_interval_seconds) {
+            return invalid("audit_digest_interval_seconds", "must be 1..=86400");
+        }
         self.tls.validate()
     }
 }
@@ -423,7 +528,9 @@ mod tests {
     fn command_line_flags_reach_the_config() {
         // clap resolves flag > env; check that the parsed result is what `load` applies.
         let cli = Cli::try_parse_from(["ampd", "serve", "--region", "ap-south-1"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
         assert_eq!(Config::load(&args).unwrap().region, "ap-south-1");
     }
 
@@ -438,14 +545,18 @@ mod tests {
             "s3cret",
         ])
         .unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
         let key = Config::load(&args).unwrap().root_access_key.unwrap();
         assert_eq!(key.access_key_id, "AKIAROOT");
         assert_eq!(key.secret.expose(), "s3cret");
         assert!(!format!("{args:?}").contains("s3cret"));
         let cli =
             Cli::try_parse_from(["ampd", "serve", "--root-access-key-id", "AKIAROOT"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
         assert!(Config::load(&args).is_err());
     }
 
@@ -468,7 +579,9 @@ mod tests {
             "--require-tls",
         ])
         .unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
         let tls = Config::load(&args).unwrap().tls;
         assert_eq!(tls.cert.as_deref(), Some(Path::new("/etc/ampd/cert.pem")));
         assert_eq!(tls.key.as_deref(), Some(Path::new("/etc/ampd/key.pem")));
@@ -478,11 +591,59 @@ mod tests {
         );
         assert!(tls.require && tls.enabled());
         let cli = Cli::try_parse_from(["ampd", "serve", "--require-tls"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
         let e = Config::load(&args).unwrap_err().to_string();
         assert!(
             e.starts_with("invalid setting tls.require: TLS is required"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn audit_settings_come_from_flags_env_or_file() {
+        let cli = Cli::try_parse_from([
+            "ampd",
+            "serve",
+            "--audit-data-events",
+            "--audit-roll-interval-seconds",
+            "2",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        let c = Config::load(&args).unwrap();
+        assert!(c.audit_data_events);
+        assert_eq!(
+            (
+                c.audit_roll_interval_seconds,
+                c.audit_digest_interval_seconds
+            ),
+            (2, 3600)
+        );
+        let c = Config::from_toml("audit_data_events = true", Path::new("t.toml")).unwrap();
+        assert!(c.audit_data_events);
+        let cli = Cli::try_parse_from([
+            "ampd",
+            "audit",
+            "validate",
+            "--data-dir",
+            "/d",
+            "--start-time",
+            "0",
+        ])
+        .unwrap();
+        let Command::Audit(AuditArgs {
+            command: AuditCommand::Validate(v),
+        }) = cli.command
+        else {
+            panic!("not audit validate")
+        };
+        assert_eq!(
+            (v.dir.data_dir.to_str(), v.start_time.as_str()),
+            (Some("/d"), "0")
         );
     }
 
@@ -496,6 +657,7 @@ mod tests {
             "ingestion_rate = 0",
             "max_active_series = 0",
             "transition_delay_ms = 600000",
+            "audit_roll_interval_seconds = 0",
         ] {
             let c = Config::from_toml(toml, Path::new("t.toml")).unwrap();
             assert!(c.validate().is_err(), "{toml}");

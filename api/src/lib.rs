@@ -11,6 +11,8 @@
 //! - `data`: the AMP data plane — remote write and the PromQL query API per workspace
 //!   ([`data_router`], [`DataState`]), and the loop keeping tenant settings in step with
 //!   workspaces ([`sync_tenants`]).
+//! - `audit`: the layer that records one CloudTrail event per AWS call before answering it
+//!   ([`Auditor`]), `LookupEvents`, and the offline trail validation of `ampd audit`.
 //! - `ops`: `/healthz` and `/readyz`.
 //! - `server`: assembling the app ([`app`]) and running it ([`run`]), over HTTPS when
 //!   configured (`tls`: [`TlsSettings`], [`TlsError`]).
@@ -25,6 +27,7 @@
 //! # }
 //! ```
 
+mod audit;
 mod auth;
 mod config;
 mod control;
@@ -41,8 +44,12 @@ mod services;
 mod tls;
 mod trace;
 
+pub use audit::{AUDIT_DIR, Auditor, parse_time, public_key_pem, validate_folder};
 pub use auth::{AuthContext, Authenticator, AuthzError, Caller, Check};
-pub use config::{Cli, Command, Config, ConfigError, ServeArgs};
+pub use config::{
+    AuditArgs, AuditCommand, AuditDirArgs, Cli, Command, Config, ConfigError, ServeArgs,
+    ValidateArgs,
+};
 pub use control::{ControlSettings, ControlState, router as control_router, unknown_operation};
 pub use data::{DataState, router as data_router, sync_tenants};
 pub use error::{AwsError, FieldIssue, ValidationReason};

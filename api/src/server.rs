@@ -11,6 +11,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
 
+use crate::audit::{self, Auditor};
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::control::{self, ControlSettings, ControlState};
@@ -22,9 +23,14 @@ use crate::tls::TlsListener;
 use crate::{ops, services, trace};
 
 /// Builds the whole HTTP application: control plane, data plane and operational endpoints
-/// behind the request log; requests no route matches (path or method) get an AWS-shaped
-/// `ValidationException` with reason `UNKNOWN_OPERATION`.
-pub fn app(store: Arc<dyn MetadataStore>, control: ControlState, data: DataState) -> Router {
+/// behind the audit layer and the request log; requests no route matches (path or method) get
+/// an AWS-shaped `ValidationException` with reason `UNKNOWN_OPERATION`.
+pub fn app(
+    store: Arc<dyn MetadataStore>,
+    control: ControlState,
+    data: DataState,
+    auditor: Auditor,
+) -> Router {
     let services = services::router(control.authenticator().clone());
     ops::router(store)
         .merge(control::router(control))
@@ -33,6 +39,8 @@ pub fn app(store: Arc<dyn MetadataStore>, control: ControlState, data: DataState
         .fallback(control::unknown_operation)
         .method_not_allowed_fallback(control::unknown_operation)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Inside the request log: events carry the request id it assigns.
+        .layer(axum::middleware::from_fn_with_state(auditor, audit::record))
         .layer(axum::middleware::from_fn(trace::log_request))
 }
 
@@ -121,6 +129,10 @@ pub async fn serve(
         identities,
         store.clone(),
     ));
+    let trail = ampd_audit::Trail::open(audit::trail_config(&config))
+        .await
+        .context("cannot open the audit trail")?;
+    let auditor = Auditor::new(trail.clone(), &config.region, &config.account_id);
     let local = Arc::new(open_metrics(&config.data_dir)?);
     let maintenance = local.spawn_maintenance(MAINTENANCE_INTERVAL);
     let metrics: Arc<dyn MetricsBackend> = local;
@@ -150,7 +162,8 @@ pub async fn serve(
         %addr, %scheme, data_dir = %config.data_dir.display(), region = %config.region,
         account_id = %config.account_id, "listening on {addr}"
     );
-    let app = app(store, control, data).into_make_service_with_connect_info::<SocketAddr>();
+    let app =
+        app(store, control, data, auditor).into_make_service_with_connect_info::<SocketAddr>();
     let served = match tls {
         Some(tls) => tls.serve(listener, app, shutdown).await,
         None => {
@@ -163,6 +176,10 @@ pub async fn serve(
     lifecycle.abort();
     tenants.abort();
     drop(maintenance);
+    // Pending events stay in the journal and are delivered on the next start.
+    if let Err(e) = trail.close().await {
+        tracing::warn!(error = %e, "cannot close the audit trail");
+    }
     served?;
     tracing::info!("stopped");
     Ok(())

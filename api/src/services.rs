@@ -16,20 +16,26 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use crate::auth::Authenticator;
-use crate::iam;
+use crate::{audit, iam};
 
 /// A service reachable on `POST /`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Service {
     /// IAM, query protocol, signing name `iam`.
     Iam,
+    /// CloudTrail, JSON 1.1, signing name `cloudtrail`.
+    CloudTrail,
     /// A JSON 1.1 target prefix no service here answers.
     UnknownTarget,
 }
 
 /// Returns which service a `POST /` request is for.
 fn service_of(parts: &Parts) -> Service {
-    if parts.headers.contains_key("x-amz-target") {
+    if let Some(target) = parts.headers.get("x-amz-target") {
+        let target = target.to_str().unwrap_or_default();
+        if audit::is_cloudtrail_target(target) {
+            return Service::CloudTrail;
+        }
         return Service::UnknownTarget;
     }
     Service::Iam
@@ -46,6 +52,7 @@ async fn dispatch(State(auth): State<Arc<Authenticator>>, req: Request) -> Respo
     let (parts, body) = req.into_parts();
     match service_of(&parts) {
         Service::Iam => iam::handle(&auth, Request::from_parts(parts, body)).await,
+        Service::CloudTrail => audit::cloudtrail(&auth, Request::from_parts(parts, body)).await,
         Service::UnknownTarget => unknown_target(&parts),
     }
 }
@@ -84,6 +91,12 @@ mod tests {
     #[test]
     fn forms_go_to_iam_and_unknown_targets_are_refused() {
         assert_eq!(service_of(&parts(None)), Service::Iam);
+        assert_eq!(
+            service_of(&parts(Some(
+                "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
+            ))),
+            Service::CloudTrail
+        );
         assert_eq!(
             service_of(&parts(Some("Nope_2020.DoThing"))),
             Service::UnknownTarget

@@ -17,6 +17,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+mod audit;
 mod data_plane;
 
 use crate::{
@@ -55,6 +56,7 @@ async fn signed(req: Request<Body>, key_id: &str, secret: &str, service: &str) -
 struct TestApp {
     app: Router,
     store: Arc<dyn MetadataStore>,
+    trail: ampd_audit::Trail,
     _dir: tempfile::TempDir,
 }
 
@@ -109,9 +111,18 @@ async fn test_app() -> TestApp {
         store.clone(),
         PageTokens::from_key([1; 32]),
     );
+    let trail = ampd_audit::Trail::open(ampd_audit::TrailConfig::new(
+        dir.path().join("audit"),
+        "123456789012",
+        "us-east-1",
+    ))
+    .await
+    .unwrap();
+    let auditor = crate::Auditor::new(trail.clone(), "us-east-1", "123456789012");
     TestApp {
-        app: app(store.clone(), control, data),
+        app: app(store.clone(), control, data, auditor),
         store,
+        trail,
         _dir: dir,
     }
 }

@@ -61,6 +61,23 @@ impl AuditPublicKey {
         }
     }
 
+    /// Parses a PEM `PUBLIC KEY` block as [`AuditPublicKey::pem`] writes it, e.g. a key
+    /// exported earlier and kept apart from the trail; lines outside the block are ignored.
+    /// A PEM carries no validity, so the key counts as valid from the epoch.
+    pub fn from_pem(pem: &str) -> AuditResult<Self> {
+        let body: String = pem
+            .lines()
+            .skip_while(|l| l.trim() != "-----BEGIN PUBLIC KEY-----")
+            .skip(1)
+            .take_while(|l| l.trim() != "-----END PUBLIC KEY-----")
+            .map(str::trim)
+            .collect();
+        let der = STANDARD
+            .decode(body)
+            .map_err(|e| AuditError::Key(format!("PEM public key: {e}")))?;
+        Self::from_der(&der, OffsetDateTime::UNIX_EPOCH)
+    }
+
     /// Returns the hex SHA-256 of the DER key, the value digests carry in
     /// `digestPublicKeyFingerprint`.
     pub fn fingerprint(&self) -> &str {
@@ -239,6 +256,9 @@ mod tests {
                 .starts_with("-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE")
         );
         assert!(AuditPublicKey::from_der(&der[1..], OffsetDateTime::UNIX_EPOCH).is_err());
+        let exported = format!("# fingerprint\n{}", key.pem());
+        assert_eq!(AuditPublicKey::from_pem(&exported).unwrap(), key);
+        assert!(AuditPublicKey::from_pem("-----BEGIN PUBLIC KEY-----\n!!\n").is_err());
         assert!(!key.verify(b"m", b"not a signature"));
     }
 }

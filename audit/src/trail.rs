@@ -119,8 +119,10 @@ impl TrailConfig {
         if !name_ok(&self.trail_name, b"-.") || !name_ok(&self.bucket, b"-.") {
             return bad("trail and bucket names take letters, digits, '-' and '.'".into());
         }
-        if self.roll_interval_seconds == 0 || self.digest_interval_seconds < 60 {
-            return bad("roll interval must be positive and digest interval at least 60 s".into());
+        // Digest keys name their period end to the second, so periods of a second upwards
+        // get distinct keys; short periods serve tests, CloudTrail's is an hour.
+        if self.roll_interval_seconds == 0 || self.digest_interval_seconds == 0 {
+            return bad("roll and digest intervals must be positive".into());
         }
         if self.max_file_bytes == 0 {
             return bad("max_file_bytes must be positive".into());
@@ -154,6 +156,7 @@ struct Inner {
     index_tx: mpsc::UnboundedSender<IndexMsg>,
     data_events: AtomicBool,
     public_key: AuditPublicKey,
+    poisoned: Arc<AtomicBool>,
 }
 
 impl Trail {
@@ -174,9 +177,11 @@ impl Trail {
         let index = Index::open(&dir).await?;
         let (index_tx, index_rx) = mpsc::unbounded_channel();
         let (tx, rx) = std_mpsc::channel();
+        let poisoned = Arc::new(AtomicBool::new(false));
         let writer = {
             let (config, clock, index_tx) = (config.clone(), clock.clone(), index_tx.clone());
-            tokio::task::spawn_blocking(move || build_writer(&config, clock, index_tx))
+            let poisoned = poisoned.clone();
+            tokio::task::spawn_blocking(move || build_writer(&config, clock, index_tx, poisoned))
                 .await
                 .map_err(|e| AuditError::Background(format!("trail open task failed: {e}")))??
         };
@@ -196,6 +201,7 @@ impl Trail {
                 index_tx,
                 data_events: AtomicBool::new(config.data_events),
                 public_key,
+                poisoned,
             }),
         })
     }
@@ -225,6 +231,14 @@ impl Trail {
         })?;
         done.await.map_err(|_| AuditError::Closed)??;
         Ok(Recorded::Logged)
+    }
+
+    /// Returns whether [`Trail::record`] can currently succeed: the trail is open and no write
+    /// has failed. Callers check it before acting so that a call that could not be recorded is
+    /// not carried out either.
+    pub fn is_writable(&self) -> bool {
+        let open = self.inner.tx.lock().map(|tx| tx.is_some()).unwrap_or(false);
+        open && !self.inner.poisoned.load(Ordering::Relaxed)
     }
 
     /// Turns recording of data events on or off (the effect of `PutEventSelectors`).
@@ -350,6 +364,7 @@ fn build_writer(
     config: &TrailConfig,
     clock: Arc<dyn Clock>,
     index_tx: mpsc::UnboundedSender<IndexMsg>,
+    poisoned: Arc<AtomicBool>,
 ) -> AuditResult<Writer> {
     let dir: &Path = &config.dir;
     // The journal first: its lock keeps a second process away from every other file.
@@ -378,7 +393,7 @@ fn build_writer(
             max_bytes: config.max_file_bytes,
         },
     };
-    Writer::recover(delivery, clock, journal, chain, keys, index_tx)
+    Writer::recover(delivery, clock, journal, chain, keys, index_tx, poisoned)
 }
 
 fn seconds(s: u64) -> Duration {

@@ -8,7 +8,7 @@ use std::fmt;
 use std::fs;
 use std::path::Path;
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::digest::{Digest, SignatureHeader};
 use crate::error::AuditResult;
@@ -16,6 +16,9 @@ use crate::keys::{AuditPublicKey, SIGNATURE_ALGORITHM};
 use crate::layout::{
     ObjectKind, ct_eq, digest_key_time, gunzip, list_objects, log_key_time, object_path, sha256_hex,
 };
+
+/// Precision of the write time in a log file key.
+const MINUTE: Duration = Duration::minutes(1);
 
 /// One integrity problem found by [`validate`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -239,7 +242,10 @@ pub fn validate(
         if !in_range(written) || listed.contains(key) {
             continue;
         }
-        if newest_end.is_some_and(|e| written.is_some_and(|w| w < e)) {
+        // A key names the minute its file was written in, so a file named in minute `w` may
+        // have been written up to a minute later, after a digest that ended within that minute.
+        let digested_since = |w: OffsetDateTime| newest_end.is_some_and(|e| w + MINUTE <= e);
+        if written.is_some_and(digested_since) {
             problems.insert(Problem::InsertedLogFile { key: key.clone() });
         } else {
             report.not_yet_digested.push(key.clone());

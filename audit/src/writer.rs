@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration as StdDuration;
 
@@ -104,7 +105,9 @@ pub(crate) struct Writer {
     pending: Vec<Pending>,
     pending_bytes: usize,
     first_pending_at: Option<OffsetDateTime>,
-    poisoned: bool,
+    /// Set once a write failed: shared with the [`crate::Trail`] handle, which refuses calls
+    /// before they run instead of after.
+    poisoned: Arc<AtomicBool>,
 }
 
 impl Writer {
@@ -117,6 +120,7 @@ impl Writer {
         chain: DigestChain,
         keys: AuditKeyPair,
         index: mpsc::UnboundedSender<IndexMsg>,
+        poisoned: Arc<AtomicBool>,
     ) -> AuditResult<Self> {
         let mut writer = Self {
             delivery,
@@ -129,7 +133,7 @@ impl Writer {
             pending: Vec::new(),
             pending_bytes: 0,
             first_pending_at: None,
-            poisoned: false,
+            poisoned,
         };
         let mut rolled_any = false;
         let mut batch = Vec::new();
@@ -217,7 +221,7 @@ impl Writer {
                 }
             }
         }
-        let maintained = if self.poisoned {
+        let maintained = if self.is_poisoned() {
             Ok(())
         } else {
             self.maintain()
@@ -237,8 +241,16 @@ impl Writer {
         }
     }
 
+    fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Relaxed)
+    }
+
+    fn poison(&self) {
+        self.poisoned.store(true, Ordering::Relaxed);
+    }
+
     fn checked(&self) -> AuditResult<()> {
-        if self.poisoned {
+        if self.is_poisoned() {
             Err(AuditError::Poisoned)
         } else {
             Ok(())
@@ -251,9 +263,7 @@ impl Writer {
         for e in events {
             encode_event(e.json.as_bytes(), &mut framed);
         }
-        self.journal
-            .append(&framed)
-            .inspect_err(|_| self.poisoned = true)
+        self.journal.append(&framed).inspect_err(|_| self.poison())
     }
 
     fn push_pending(&mut self, event: Pending, now: OffsetDateTime) {
@@ -284,12 +294,12 @@ impl Writer {
         });
         // A delivery failing half-way leaves the journal as the source of truth; replay on the
         // next open finishes it, so stop writing until then.
-        result.inspect_err(|_| self.poisoned = true)
+        result.inspect_err(|_| self.poison())
     }
 
     fn roll_now(&mut self) -> AuditResult<Option<String>> {
         self.checked()?;
-        self.roll().inspect_err(|_| self.poisoned = true)
+        self.roll().inspect_err(|_| self.poison())
     }
 
     /// Delivers every pending event into one new log file.

@@ -471,7 +471,9 @@ async fn a_trail_folder_has_one_writer_at_a_time() {
         matches!(second, Err(ampd_audit::AuditError::Locked(_))),
         "{second:?}"
     );
+    assert!(trail.is_writable());
     trail.close().await.unwrap();
+    assert!(!trail.is_writable());
     assert!(matches!(
         trail
             .record(workspace_event("CreateWorkspace", "ws-1", T0))
@@ -479,6 +481,42 @@ async fn a_trail_folder_has_one_writer_at_a_time() {
         Err(ampd_audit::AuditError::Closed)
     ));
     open(dir.path(), &clock).await.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_delivery_stops_the_trail_until_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let trail = open(dir.path(), &clock).await;
+    trail
+        .record(workspace_event("CreateWorkspace", "ws-1", T0))
+        .await
+        .unwrap();
+    // The bucket folder turns into a file: no log file can be written.
+    let logs = trail.logs_root();
+    if logs.try_exists().unwrap() {
+        fs::remove_dir_all(&logs).unwrap();
+    }
+    fs::write(&logs, b"in the way").unwrap();
+    assert!(trail.roll().await.is_err());
+    assert!(!trail.is_writable());
+    assert!(matches!(
+        trail
+            .record(workspace_event("DeleteWorkspace", "ws-1", T0))
+            .await,
+        Err(ampd_audit::AuditError::Poisoned)
+    ));
+    trail.close().await.unwrap();
+    // Reopened with the folder back, the journal delivers the event it kept.
+    fs::remove_file(&logs).unwrap();
+    let reopened = open(dir.path(), &clock).await;
+    assert!(reopened.is_writable());
+    let names: Vec<Value> = records_in(&reopened)
+        .into_iter()
+        .map(|r| r["eventName"].clone())
+        .collect();
+    assert_eq!(names, [json!("CreateWorkspace")]);
+    reopened.close().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
