@@ -1,5 +1,6 @@
 //! The IAM policy language: grammar, wildcard and ARN matching, variables, condition operators,
-//! the request context, and evaluation across identity, boundary, session and resource policies.
+//! the request context, and evaluation across identity, boundary, session and resource policies,
+//! and of role trust policies ([`evaluate_trust`]).
 
 mod arn;
 mod condition;
@@ -7,6 +8,7 @@ mod context;
 mod document;
 mod error;
 mod evaluate;
+mod trust;
 mod variables;
 mod wildcard;
 
@@ -18,6 +20,7 @@ pub use evaluate::{
     AttachedPolicy, AuthzRequest, Decision, ImplicitDenyReason, MatchedStatement, PolicyKind,
     PolicySet, evaluate,
 };
+pub use trust::{TrustCaller, evaluate_trust};
 pub use wildcard::wildcard_match;
 
 /// Returns whether `action` matches the action pattern `pattern` (case-insensitive, `*`/`?`).

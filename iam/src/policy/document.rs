@@ -198,6 +198,17 @@ impl PrincipalSet {
         Ok(Self { entries, negated })
     }
 
+    /// Whether the element names the identity provider `provider` (a web identity caller),
+    /// or everyone.
+    fn matches_federated(&self, provider: &str) -> bool {
+        let named = self.entries.iter().any(|e| match e {
+            PrincipalEntry::Everyone => true,
+            PrincipalEntry::Federated(f) => f == provider,
+            _ => false,
+        });
+        named != self.negated
+    }
+
     fn matches(&self, p: &Principal) -> Option<PrincipalMatch> {
         let best = self.entries.iter().filter_map(|e| e.matches(p)).max();
         match (self.negated, best) {
@@ -309,6 +320,14 @@ impl Statement {
                 .as_ref()
                 .is_none_or(|r| r.matches(resource, ctx))
             && self.conditions.iter().all(|c| c.evaluate(ctx))
+    }
+
+    /// Whether the statement's principal element names the federated identity provider
+    /// `provider` (trust policies of roles for web identity).
+    pub(crate) fn names_federated(&self, provider: &str) -> bool {
+        self.principals
+            .as_ref()
+            .is_some_and(|set| set.matches_federated(provider))
     }
 
     /// How the statement's principal element matches the caller (`Direct` when it has none).
