@@ -28,6 +28,7 @@ mod iam;
 mod local;
 mod metrics;
 mod model;
+mod oidc;
 mod sqlite;
 mod store;
 #[cfg(any(test, feature = "testsuite"))]
@@ -54,5 +55,6 @@ pub use model::{
     Scraper, ScraperFilter, ScraperLoggingConfiguration, ScraperSpec, Status, Tags, Timestamp,
     Workspace, WorkspaceConfiguration, WorkspaceConfigurationUpdate,
 };
+pub use oidc::{MAX_OIDC_PROVIDERS, OidcProviderRecord, OidcProviderStore};
 pub use sqlite::SqliteStore;
 pub use store::MetadataStore;
