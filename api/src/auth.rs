@@ -8,8 +8,12 @@
 //! every one of them is evaluated against the caller's identity policies, with
 //! `aws:ResourceTag/*` from the stored tags of the addressed resource, `aws:RequestTag/*` and
 //! `aws:TagKeys` from the request, `aws:SourceIp`, `aws:SecureTransport`, `aws:CurrentTime` and
-//! the principal keys. The root user is always allowed. Handlers get the [`Caller`] through
-//! request extensions and never see an unauthenticated or unauthorized request.
+//! the principal keys. The caller's permissions boundary, when it has one, must allow too, and
+//! a check on a workspace also evaluates the workspace's resource policy (same-account logic:
+//! the identity or the resource policy may allow, an explicit deny in any policy wins). The
+//! root user is always allowed, so an account can never lock itself out of its own workspaces.
+//! Handlers get the [`Caller`] through request extensions and never see an unauthenticated or
+//! unauthorized request.
 //!
 //! The IAM query API ([`crate::iam`]) calls the same [`Authenticator::authenticate`] and
 //! [`Authenticator::authorize`], since its operation is only known once the form body is read.
@@ -19,10 +23,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use ampd_backends::MetadataStore;
+use ampd_backends::{MetadataStore, ResourceRef, StoreError};
 use ampd_iam::Principal;
 use ampd_iam::aps::{ApsAction, ApsArns, ApsTarget, authorizations};
-use ampd_iam::policy::{AuthzRequest, PolicySet, RequestContext, evaluate};
+use ampd_iam::policy::{
+    AttachedPolicy, AuthzRequest, Policy, PolicyKind, PolicySet, RequestContext, evaluate,
+};
 use ampd_iam::sigv4::{Authenticated, PayloadHash, SigV4Error, Verifier, VerifierConfig};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Request, State};
@@ -158,7 +164,8 @@ impl Authenticator {
         ctx
     }
 
-    /// Evaluates every check against the caller's identity policies; the root user is
+    /// Evaluates every check against the caller's identity policies, its permissions boundary
+    /// and, for checks on a workspace, the workspace's resource policy; the root user is
     /// always allowed.
     pub async fn authorize(
         &self,
@@ -168,16 +175,25 @@ impl Authenticator {
         if principal.is_root() {
             return Ok(());
         }
+        let internal = |e: ampd_backends::IamStoreError| AuthzError::Internal(e.into());
         let policies = self
             .identities
             .identity_policies(principal)
             .await
-            .map_err(|e| AuthzError::Internal(anyhow::Error::new(e)))?;
-        let set = PolicySet {
-            identity: &policies,
-            ..Default::default()
-        };
+            .map_err(internal)?;
+        let boundary = self
+            .identities
+            .permissions_boundary(principal)
+            .await
+            .map_err(internal)?;
         for check in checks {
+            let resource_policy = self.resource_policy(&check.resource).await?;
+            let set = PolicySet {
+                identity: &policies,
+                permissions_boundary: boundary.as_ref(),
+                session: None,
+                resource: resource_policy.as_ref(),
+            };
             let request = AuthzRequest {
                 principal,
                 action: check.action,
@@ -193,6 +209,31 @@ impl Authenticator {
             }
         }
         Ok(())
+    }
+
+    /// Returns the resource policy of the workspace `arn` names, if it is one of this
+    /// account's workspaces and has a policy. A stored policy the evaluator cannot read denies
+    /// the request: the control plane checks only its JSON shape, and skipping it could drop
+    /// a `Deny`.
+    pub async fn resource_policy(&self, arn: &str) -> Result<Option<AttachedPolicy>, AuthzError> {
+        let Ok(ResourceRef::Workspace(id)) = self.arns.resource(arn) else {
+            return Ok(None);
+        };
+        let stored = match self.store.resource_policy(&id).await {
+            Ok(p) => p,
+            Err(StoreError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(AuthzError::Internal(e.into())),
+        };
+        let policy = Policy::parse_resource(&stored.document).map_err(|e| {
+            AuthzError::Denied(format!(
+                "The resource policy of workspace {id} cannot be evaluated: {e}"
+            ))
+        })?;
+        Ok(Some(AttachedPolicy::new(
+            "ResourcePolicy",
+            PolicyKind::Resource,
+            Arc::new(policy),
+        )))
     }
 
     /// Authenticates and authorizes a control-plane request for `op`; returns it with its

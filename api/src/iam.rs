@@ -1,14 +1,16 @@
 //! IAM of the account: who may sign requests (credential lookup for SigV4) and which identity
-//! policies apply to them, plus the IAM query-protocol API ([`handle`], reached on `POST /`).
+//! policies and permissions boundaries apply to them (users, their groups, roles), plus the IAM
+//! query-protocol API ([`handle`], reached on `POST /`).
 
 mod handlers;
 mod query;
+mod roles;
 mod root;
 mod secrets;
 
 use std::sync::Arc;
 
-use ampd_backends::{AccessKeyStatus, IamStore, IamStoreError, IamUser, PolicyOwner};
+use ampd_backends::{AccessKeyStatus, IamRole, IamStore, IamStoreError, IamUser, PolicyOwner};
 use ampd_iam::aps::managed_policy;
 use ampd_iam::policy::{AttachedPolicy, Policy, PolicyKind};
 use ampd_iam::{
@@ -81,16 +83,125 @@ impl Identities {
         }
     }
 
-    /// Returns the identity policies of `principal`: its inline and attached managed policies,
-    /// then those of each of its groups (AWS managed ones resolved from the built-in catalogue). A stored
-    /// document that no longer parses is skipped with a warning: it was validated when put.
+    /// Returns the identity policies of `principal`: for a user its inline and attached
+    /// managed policies, then those of each of its groups; for a role session those of the
+    /// role ([`Identities::role_policies`]); none for root.
     pub async fn identity_policies(
         &self,
         principal: &Principal,
     ) -> Result<Vec<AttachedPolicy>, IamStoreError> {
-        let Some(name) = principal.user_name.as_deref() else {
-            return Ok(Vec::new());
+        match &principal.kind {
+            PrincipalKind::User => match principal.user_name.as_deref() {
+                Some(name) => self.user_policies(name).await,
+                None => Ok(Vec::new()),
+            },
+            PrincipalKind::AssumedRole { role_arn, .. } => match role_name(role_arn) {
+                Some(name) => self.role_policies(name).await,
+                None => Ok(Vec::new()),
+            },
+            PrincipalKind::Root => Ok(Vec::new()),
+        }
+    }
+
+    /// Returns a user's inline and attached managed policies, then those of each of its
+    /// groups.
+    pub async fn user_policies(&self, name: &str) -> Result<Vec<AttachedPolicy>, IamStoreError> {
+        let groups = self.store.groups_for_user(name).await?;
+        let owners: Vec<PolicyOwner<'_>> = std::iter::once(PolicyOwner::User(name))
+            .chain(groups.iter().map(|g| PolicyOwner::Group(&g.name)))
+            .collect();
+        self.owner_policies(&owners).await
+    }
+
+    /// Returns a role's identity policies: its inline policies, then its attached managed
+    /// policies (AWS managed ones resolved from the built-in catalogue). A role session's
+    /// permissions start from these (then boundary and session policies narrow them).
+    pub async fn role_policies(
+        &self,
+        role_name: &str,
+    ) -> Result<Vec<AttachedPolicy>, IamStoreError> {
+        self.owner_policies(&[PolicyOwner::Role(role_name)]).await
+    }
+
+    /// Returns a group's inline and attached managed policies.
+    pub async fn group_policies(
+        &self,
+        group_name: &str,
+    ) -> Result<Vec<AttachedPolicy>, IamStoreError> {
+        self.owner_policies(&[PolicyOwner::Group(group_name)]).await
+    }
+
+    /// Returns a role by name (trust policy, maximum session duration, tags, boundary).
+    pub async fn role(&self, name: &str) -> Result<IamRole, IamStoreError> {
+        self.store.role(name).await
+    }
+
+    /// Returns the permissions boundary of `principal` (a user's, or the role's for a role
+    /// session), if one is set. A boundary naming a policy that no longer resolves allows
+    /// nothing: failing closed keeps a broken boundary from widening access.
+    pub async fn permissions_boundary(
+        &self,
+        principal: &Principal,
+    ) -> Result<Option<AttachedPolicy>, IamStoreError> {
+        let arn = match &principal.kind {
+            PrincipalKind::User => match principal.user_name.as_deref() {
+                Some(name) => self.store.user(name).await?.permissions_boundary,
+                None => None,
+            },
+            PrincipalKind::AssumedRole { role_arn, .. } => match role_name(role_arn) {
+                Some(name) => self.store.role(name).await?.permissions_boundary,
+                None => None,
+            },
+            PrincipalKind::Root => None,
         };
+        match arn {
+            Some(arn) => self.boundary_policy(&arn).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Resolves a managed policy ARN used as a permissions boundary.
+    pub async fn boundary_policy(&self, arn: &str) -> Result<AttachedPolicy, IamStoreError> {
+        let policy = match self.managed_document(arn).await? {
+            Some(Ok(p)) => p,
+            Some(Err(e)) => {
+                tracing::warn!(policy = %arn, error = %e, "unreadable boundary {arn} allows nothing");
+                Policy::empty()
+            }
+            None => {
+                tracing::warn!(policy = %arn, "missing boundary {arn} allows nothing");
+                Policy::empty()
+            }
+        };
+        Ok(AttachedPolicy::new(
+            arn,
+            PolicyKind::PermissionsBoundary,
+            Arc::new(policy),
+        ))
+    }
+
+    /// Returns the default version of a managed policy (AWS or customer), parsed; `None` when
+    /// no such policy exists.
+    async fn managed_document(
+        &self,
+        arn: &str,
+    ) -> Result<Option<Result<Policy, ampd_iam::policy::PolicyError>>, IamStoreError> {
+        if let Some(aws) = managed_policy(arn).filter(|p| p.arn == arn) {
+            return Ok(Some(aws.policy()));
+        }
+        match self.store.policy(arn).await {
+            Ok(p) => Ok(Some(Policy::parse_identity(&p.document))),
+            Err(IamStoreError::NoSuchEntity(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Collects the inline and attached policies of `owners`, in order. A stored document
+    /// that no longer parses is skipped with a warning: it was validated when put.
+    async fn owner_policies(
+        &self,
+        owners: &[PolicyOwner<'_>],
+    ) -> Result<Vec<AttachedPolicy>, IamStoreError> {
         let mut out = Vec::new();
         let mut add = |label: String, document: Result<Policy, _>| match document {
             Ok(p) => out.push(AttachedPolicy::new(
@@ -102,27 +213,24 @@ impl Identities {
                 tracing::warn!(policy = %label, error = %e, "skipping unreadable policy {label}")
             }
         };
-        let groups = self.store.groups_for_user(name).await?;
-        let owners = std::iter::once(PolicyOwner::User(name))
-            .chain(groups.iter().map(|g| PolicyOwner::Group(&g.name)));
-        for owner in owners {
+        for &owner in owners {
             for (policy_name, document) in self.store.list_inline_policies(owner).await? {
                 add(policy_name, Policy::parse_identity(&document));
             }
             for arn in self.store.attached_policies(owner).await? {
-                if let Some(aws) = managed_policy(&arn) {
-                    add(arn, aws.policy());
-                } else {
-                    match self.store.policy(&arn).await {
-                        Ok(p) => add(arn, Policy::parse_identity(&p.document)),
-                        Err(IamStoreError::NoSuchEntity(_)) => {}
-                        Err(e) => return Err(e),
-                    }
+                if let Some(document) = self.managed_document(&arn).await? {
+                    add(arn, document);
                 }
             }
         }
         Ok(out)
     }
+}
+
+/// Returns the name of the role an ARN names (`arn:aws:iam::<acct>:role/<path><name>`).
+pub fn role_name(role_arn: &str) -> Option<&str> {
+    let (_, resource) = role_arn.split_once(":role/")?;
+    resource.rsplit('/').next().filter(|n| !n.is_empty())
 }
 
 #[async_trait]

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 mod data_plane;
+mod iam_roles;
 
 use crate::{
     Authenticator, ControlSettings, ControlState, DataState, Identities, Operation, PageTokens,

@@ -6,7 +6,8 @@
 //! concurrency (`revisionId`), idempotency (`clientToken`) and the asynchronous status
 //! transitions live behind the trait, so several ampd nodes sharing one database behave like one
 //! service. [`SqliteStore`] is the embedded default. IAM users, groups, access keys and
-//! policies live behind the separate [`IamStore`] trait, which [`SqliteStore`] implements too.
+//! policies, roles, tags and permissions boundaries live behind the separate [`IamStore`] trait,
+//! which [`SqliteStore`] implements too; [`iam_store_conformance`] runs its conformance suite.
 //!
 //! The data plane talks to a [`MetricsBackend`], per tenant (= workspace): write a decoded
 //! remote-write batch, run PromQL given as a string (so a remote engine could take the whole
@@ -35,10 +36,13 @@ mod store;
 pub mod testsuite;
 
 pub use error::{ResourceType, StoreError, StoreResult};
+#[cfg(any(test, feature = "testsuite"))]
+pub use iam::testsuite as iam_testsuite;
 pub use iam::{
-    AccessKeyRecord, AccessKeyStatus, IamGroup, IamResult, IamStore, IamStoreError, IamUser,
-    MAX_ACCESS_KEYS_PER_USER, MAX_ATTACHED_POLICIES, MAX_GROUPS_PER_USER, MAX_POLICY_VERSIONS,
-    ManagedPolicyRecord, PolicyOwner, PolicyVersion,
+    AccessKeyRecord, AccessKeyStatus, Entity, EntityKind, IamGroup, IamResult, IamRole, IamStore,
+    IamStoreError, IamUser, MAX_ACCESS_KEYS_PER_USER, MAX_ATTACHED_POLICIES, MAX_GROUPS_PER_USER,
+    MAX_POLICY_VERSIONS, MAX_TAGS_PER_ENTITY, ManagedPolicyRecord, PolicyEntity, PolicyOwner,
+    PolicyVersion, RoleUpdate,
 };
 pub use local::{LocalBackend, LocalOptions, MaintenanceTask, TsdbQueryable};
 #[cfg(any(test, feature = "testsuite"))]

@@ -22,9 +22,11 @@ pub enum DocumentKind {
     /// Identity-based, permissions boundary or session policy: no `Principal`, `Resource`
     /// required, `Sid` alphanumeric.
     Identity,
-    /// Resource-based policy (workspace resource policy, trust policy, key policy): `Principal`
-    /// required.
+    /// Resource-based policy (workspace resource policy, key policy): `Principal` required.
     Resource,
+    /// A role's trust policy: a resource policy on the role itself, so `Principal` is required,
+    /// `Resource` is prohibited and only `sts:` actions may appear.
+    Trust,
 }
 
 /// `Allow` or `Deny`.
@@ -398,6 +400,22 @@ impl Policy {
         Self::parse(json, DocumentKind::Resource)
     }
 
+    /// Returns a policy without statements, which allows nothing: what a permissions boundary
+    /// that cannot be resolved amounts to.
+    pub fn empty() -> Self {
+        Self {
+            version: VERSION_2012.to_owned(),
+            id: None,
+            statements: Vec::new(),
+            source: String::new(),
+        }
+    }
+
+    /// Parses a role's trust policy (`AssumeRolePolicyDocument`).
+    pub fn parse_trust(json: &str) -> Result<Self, PolicyError> {
+        Self::parse(json, DocumentKind::Trust)
+    }
+
     /// Returns the `Version`.
     pub fn version(&self) -> &str {
         &self.version
@@ -429,9 +447,24 @@ fn compile_statement(
         "Deny" => Effect::Deny,
         other => return Err(PolicyError::new(format!("Invalid effect: {other}"))),
     };
-    let actions = match (raw.action, raw.not_action) {
-        (Some(a), None) => ActionSet::compile(a.into_vec(), false)?,
-        (None, Some(a)) => ActionSet::compile(a.into_vec(), true)?,
+    let (action, not_action) = (
+        raw.action.map(OneOrMany::into_vec),
+        raw.not_action.map(OneOrMany::into_vec),
+    );
+    if kind == DocumentKind::Trust
+        && action
+            .iter()
+            .chain(&not_action)
+            .flatten()
+            .any(|a| !a.to_ascii_lowercase().starts_with("sts:"))
+    {
+        return Err(PolicyError::new(
+            "AssumeRolepolicy contained an invalid action",
+        ));
+    }
+    let actions = match (action, not_action) {
+        (Some(a), None) => ActionSet::compile(a, false)?,
+        (None, Some(a)) => ActionSet::compile(a, true)?,
         (None, None) => return Err(PolicyError::new("Policy statement must contain actions.")),
         (Some(_), Some(_)) => return Err(PolicyError::syntax()),
     };
@@ -439,6 +472,9 @@ fn compile_statement(
         return Err(PolicyError::new("Policy statement must contain actions."));
     }
     let resources = match (raw.resource, raw.not_resource) {
+        (Some(_), _) | (_, Some(_)) if kind == DocumentKind::Trust => {
+            return Err(PolicyError::new("Has prohibited field Resource"));
+        }
         (Some(r), None) => Some(ResourceSet::compile(r.into_vec(), false, variables)?),
         (None, Some(r)) => Some(ResourceSet::compile(r.into_vec(), true, variables)?),
         (None, None) if kind == DocumentKind::Identity => {
@@ -451,7 +487,7 @@ fn compile_statement(
         return Err(PolicyError::new("Policy statement must contain resources."));
     }
     let principals = match (raw.principal, raw.not_principal) {
-        (None, None) if kind == DocumentKind::Resource => {
+        (None, None) if kind != DocumentKind::Identity => {
             return Err(PolicyError::new("Missing required field Principal"));
         }
         (None, None) => None,
@@ -615,6 +651,29 @@ mod tests {
                 "Syntax errors in policy.",
             ),
         ];
+        let trust = [
+            (
+                r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole","Resource":"*"}}"#,
+                "Has prohibited field Resource",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"aps:QueryMetrics"}}"#,
+                "AssumeRolepolicy contained an invalid action",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Action":"sts:AssumeRole"}}"#,
+                "Missing required field Principal",
+            ),
+        ];
+        for (json, want) in trust {
+            assert_eq!(err(json, DocumentKind::Trust), want, "{json}");
+        }
+        assert!(
+            Policy::parse_trust(
+                r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"aps.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}}"#
+            )
+            .is_ok()
+        );
         for (json, kind, want) in cases {
             let got = err(json, kind);
             assert!(got.starts_with(want), "{json}: {got}");
