@@ -52,6 +52,8 @@ pub struct Caller {
     pub access_key_id: String,
     /// Whether the request was presigned (query-string authentication).
     pub presigned: bool,
+    /// Session policies of the STS session the key belongs to, if it has any.
+    pub session_policies: Option<Vec<AttachedPolicy>>,
 }
 
 impl Caller {
@@ -60,6 +62,7 @@ impl Caller {
             access_key_id: auth.verified.access_key_id,
             presigned: auth.verified.presigned,
             principal: auth.principal,
+            session_policies: auth.session_policies,
         }
     }
 }
@@ -164,15 +167,12 @@ impl Authenticator {
         ctx
     }
 
-    /// Evaluates every check against the caller's identity policies, its permissions boundary
-    /// and, for checks on a workspace, the workspace's resource policy; the root user is
-    /// always allowed.
-    pub async fn authorize(
-        &self,
-        principal: &Principal,
-        checks: &[Check],
-    ) -> Result<(), AuthzError> {
-        if principal.is_root() {
+    /// Evaluates every check against the caller's identity policies, its permissions boundary,
+    /// the session policies of an STS session and, for checks on a workspace, the workspace's
+    /// resource policy; the root user is always allowed.
+    pub async fn authorize(&self, caller: &Caller, checks: &[Check]) -> Result<(), AuthzError> {
+        let principal = &caller.principal;
+        if principal.is_root() && caller.session_policies.is_none() {
             return Ok(());
         }
         let internal = |e: ampd_backends::IamStoreError| AuthzError::Internal(e.into());
@@ -191,7 +191,7 @@ impl Authenticator {
             let set = PolicySet {
                 identity: &policies,
                 permissions_boundary: boundary.as_ref(),
-                session: None,
+                session: caller.session_policies.as_deref(),
                 resource: resource_policy.as_ref(),
             };
             let request = AuthzRequest {
@@ -248,7 +248,7 @@ impl Authenticator {
         let checks = self
             .control_checks(op, &mut parts, &bytes, &caller.principal)
             .await?;
-        self.authorize(&caller.principal, &checks).await?;
+        self.authorize(&caller, &checks).await?;
         parts.extensions.insert(op);
         parts.extensions.insert(caller);
         Ok(Request::from_parts(parts, Body::from(bytes)))

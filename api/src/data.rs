@@ -130,7 +130,7 @@ async fn admit(state: &DataState, id: &str, req: Request) -> Result<Admitted, Re
         };
         state
             .authenticator
-            .authorize(&caller.principal, &[check])
+            .authorize(&caller, &[check])
             .await
             .map_err(|e| AwsError::from(e).into_response())?;
     }

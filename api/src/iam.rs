@@ -3,7 +3,8 @@
 //! query-protocol API ([`handle`], reached on `POST /`).
 
 mod handlers;
-mod query;
+mod oidc;
+pub(crate) mod query;
 mod roles;
 mod root;
 mod secrets;
@@ -13,10 +14,14 @@ use std::sync::Arc;
 use ampd_backends::{AccessKeyStatus, IamRole, IamStore, IamStoreError, IamUser, PolicyOwner};
 use ampd_iam::aps::managed_policy;
 use ampd_iam::policy::{AttachedPolicy, Policy, PolicyKind};
+use ampd_iam::sts::{SessionClaims, SessionError, SessionIdentity};
 use ampd_iam::{
-    CredentialStore, CredentialStoreError, KeyStatus, Principal, PrincipalKind, StoredCredential,
+    AccessKeyKind, CredentialStore, CredentialStoreError, KeyStatus, Principal, PrincipalKind,
+    SessionBinding, SessionToken, StoredCredential,
 };
 use async_trait::async_trait;
+
+use crate::sts::Sts;
 
 pub use handlers::handle;
 pub use root::{ROOT_CREDENTIALS_FILE, RootAccessKey, RootCredentialsError};
@@ -29,6 +34,7 @@ pub struct Identities {
     sealer: SecretSealer,
     root: RootAccessKey,
     account_id: String,
+    sts: Option<Arc<Sts>>,
 }
 
 impl Identities {
@@ -44,7 +50,20 @@ impl Identities {
             sealer,
             root,
             account_id: account_id.into(),
+            sts: None,
         }
+    }
+
+    /// Adds STS: temporary credentials it issued are then accepted (without it, `ASIA…` keys
+    /// are unknown).
+    pub fn with_sts(mut self, sts: Arc<Sts>) -> Self {
+        self.sts = Some(sts);
+        self
+    }
+
+    /// Returns the STS service, if configured.
+    pub(crate) fn sts(&self) -> Option<&Sts> {
+        self.sts.as_deref()
     }
 
     /// Returns the account id.
@@ -52,7 +71,7 @@ impl Identities {
         &self.account_id
     }
 
-    fn store(&self) -> &dyn IamStore {
+    pub(crate) fn store(&self) -> &dyn IamStore {
         &*self.store
     }
 
@@ -182,7 +201,7 @@ impl Identities {
 
     /// Returns the default version of a managed policy (AWS or customer), parsed; `None` when
     /// no such policy exists.
-    async fn managed_document(
+    pub(crate) async fn managed_document(
         &self,
         arn: &str,
     ) -> Result<Option<Result<Policy, ampd_iam::policy::PolicyError>>, IamStoreError> {
@@ -238,8 +257,14 @@ impl CredentialStore for Identities {
     async fn lookup(
         &self,
         access_key_id: &str,
-        _session_token: Option<&str>,
+        session_token: Option<&str>,
     ) -> Result<Option<StoredCredential>, CredentialStoreError> {
+        if AccessKeyKind::of(access_key_id) == Some(AccessKeyKind::Temporary) {
+            return self
+                .session_credential(access_key_id, session_token)
+                .await
+                .map_err(|e| CredentialStoreError(e.into()));
+        }
         if access_key_id == self.root.access_key_id {
             return Ok(Some(StoredCredential {
                 secret: self.root.secret.clone(),
@@ -269,5 +294,95 @@ impl CredentialStore for Identities {
             },
             session: None,
         }))
+    }
+}
+
+/// Why a session's credential could not be resolved (other than being invalid).
+#[derive(Debug, thiserror::Error)]
+enum SessionLookupError {
+    #[error(transparent)]
+    Store(#[from] IamStoreError),
+}
+
+impl Identities {
+    /// Resolves a temporary key: opens its session token, then finds who the session acts as
+    /// now (the user, or the role with its current tags) and compiles its session policies.
+    /// An unreadable token, or a user or role deleted since, makes the key unknown.
+    async fn session_credential(
+        &self,
+        access_key_id: &str,
+        token: Option<&str>,
+    ) -> Result<Option<StoredCredential>, SessionLookupError> {
+        let (Some(sts), Some(token)) = (self.sts(), token) else {
+            return Ok(None);
+        };
+        let (claims, secret) = match sts.sealer().open(access_key_id, token) {
+            Ok(opened) => opened,
+            Err(SessionError::InvalidToken | SessionError::Crypto) => return Ok(None),
+        };
+        let principal = match &claims.identity {
+            SessionIdentity::Root => self.root_principal(),
+            SessionIdentity::User { name } => match self.store.user(name).await {
+                Ok(user) => self.user_principal(user),
+                Err(IamStoreError::NoSuchEntity(_)) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            },
+            SessionIdentity::AssumedRole {
+                role_name, role_id, ..
+            } => {
+                let role = match self.store.role(role_name).await {
+                    Ok(role) if role.role_id == *role_id => role,
+                    Ok(_) | Err(IamStoreError::NoSuchEntity(_)) => return Ok(None),
+                    Err(e) => return Err(e.into()),
+                };
+                let Some(mut p) = claims.assumed_role_principal(&self.account_id) else {
+                    return Ok(None);
+                };
+                // Session tags win over the role's tags of the same key.
+                let mut tags = role.tags;
+                tags.append(&mut p.tags);
+                p.tags = tags;
+                p
+            }
+        };
+        Ok(Some(StoredCredential {
+            secret,
+            principal,
+            status: KeyStatus::Active,
+            session: Some(SessionBinding {
+                token: SessionToken::new(token),
+                expires_at: claims.expiration(),
+                policies: self.session_policies(&claims).await?,
+            }),
+        }))
+    }
+
+    /// Compiles the session policies of a session (`None` when it has none). A policy that
+    /// no longer exists or parses allows nothing, so the session only loses permissions.
+    async fn session_policies(
+        &self,
+        claims: &SessionClaims,
+    ) -> Result<Option<Vec<AttachedPolicy>>, IamStoreError> {
+        if !claims.has_session_policies() {
+            return Ok(None);
+        }
+        let mut out = Vec::new();
+        if let Some(Ok(p)) = claims.policy.as_deref().map(Policy::parse_identity) {
+            out.push(AttachedPolicy::new(
+                "session policy",
+                PolicyKind::Session,
+                Arc::new(p),
+            ));
+        }
+        for arn in &claims.policy_arns {
+            if let Some(Ok(p)) = self.managed_document(arn).await? {
+                out.push(AttachedPolicy::new(
+                    arn.clone(),
+                    PolicyKind::Session,
+                    Arc::new(p),
+                ));
+            }
+        }
+        Ok(Some(out))
     }
 }

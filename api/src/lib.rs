@@ -6,8 +6,9 @@
 //!   [`Authenticator`], [`Caller`].
 //! - `iam`: the account's users, access keys and policies ([`Identities`]) and the root access
 //!   key ([`RootAccessKey`]).
-//! - `services`: `POST /`, where IAM and the JSON 1.1 services are told apart
+//! - `services`: `POST /`, where IAM, STS and the JSON 1.1 services are told apart
 //!   ([`services_router`]).
+//! - `sts`: STS — temporary credentials, assumed roles, web identity ([`Sts`]).
 //! - `data`: the AMP data plane — remote write and the PromQL query API per workspace
 //!   ([`data_router`], [`DataState`]), and the loop keeping tenant settings in step with
 //!   workspaces ([`sync_tenants`]).
@@ -37,6 +38,7 @@ mod ops;
 mod pagination;
 mod server;
 mod services;
+mod sts;
 mod trace;
 
 pub use auth::{AuthContext, Authenticator, AuthzError, Caller, Check};
@@ -53,6 +55,7 @@ pub use operation::Operation;
 pub use pagination::{KeyError, PageTokens};
 pub use server::{app, open_metrics, open_store, run, serve};
 pub use services::router as services_router;
+pub use sts::{JwksSources, Sts};
 pub use trace::RequestId;
 
 #[cfg(test)]

@@ -95,12 +95,15 @@ pub async fn handle(auth: &Authenticator, req: Request) -> Response {
         .map(|r| r.0.clone())
         .unwrap_or_default();
     match serve(auth, req).await {
-        Ok((op, result)) => respond(op.name(), result, &request_id),
+        Ok((name, result)) => respond(name, result, &request_id),
         Err(e) => e.into_response_with(&request_id),
     }
 }
 
-async fn serve(auth: &Authenticator, req: Request) -> Result<(IamOp, Option<Xml>), IamError> {
+async fn serve(
+    auth: &Authenticator,
+    req: Request,
+) -> Result<(&'static str, Option<Xml>), IamError> {
     let (parts, body) = req.into_parts();
     let bytes = read_body(body)
         .await
@@ -108,6 +111,9 @@ async fn serve(auth: &Authenticator, req: Request) -> Result<(IamOp, Option<Xml>
     let caller = auth.authenticate(&parts, &bytes, "iam").await?;
     let form = Form::parse(&bytes);
     let action = form.required("Action")?;
+    if let Some(op) = super::oidc::OidcOp::parse(action) {
+        return super::oidc::serve(op, auth, &parts, &form, &caller).await;
+    }
     let op = IamOp::parse(action).ok_or_else(|| {
         IamError::new(
             StatusCode::BAD_REQUEST,
@@ -131,8 +137,8 @@ async fn serve(auth: &Authenticator, req: Request) -> Result<(IamOp, Option<Xml>
         resource,
         context,
     };
-    auth.authorize(&caller.principal, &[check]).await?;
-    Ok((op, run(op, &form, ids, &caller).await?))
+    auth.authorize(&caller, &[check]).await?;
+    Ok((op.name(), run(op, &form, ids, &caller).await?))
 }
 
 /// Returns the ARN an operation is authorized on.
