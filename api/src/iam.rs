@@ -71,7 +71,7 @@ impl Identities {
         &self.account_id
     }
 
-    pub(crate) fn store(&self) -> &dyn IamStore {
+    fn store(&self) -> &dyn IamStore {
         &*self.store
     }
 

@@ -172,7 +172,7 @@ async fn role_of(ids: &Identities, arn: &str) -> Result<Option<IamRole>, StsErro
         return Ok(None);
     };
     let name = path_and_name.rsplit('/').next().unwrap_or_default();
-    match ids.store().role(name).await {
+    match ids.role(name).await {
         Ok(role) if role.arn == arn => Ok(Some(role)),
         Ok(_) | Err(IamStoreError::NoSuchEntity(_)) => Ok(None),
         Err(e) => Err(e.into()),
@@ -362,11 +362,16 @@ async fn assume_role(
         .identity_policies(principal)
         .await
         .map_err(|e| StsError::internal(anyhow::Error::new(e)))?;
+    let boundary = ids
+        .permissions_boundary(principal)
+        .await
+        .map_err(|e| StsError::internal(anyhow::Error::new(e)))?;
     let trust = trust_policy(&role)?;
     let trust_caller = TrustCaller::Principal {
         principal,
         policies: PolicySet {
             identity: &identity,
+            permissions_boundary: boundary.as_ref(),
             session: caller.session_policies.as_deref(),
             ..Default::default()
         },

@@ -578,6 +578,27 @@ async fn assume_role_checks_trust_duration_and_session_policies() {
         .await;
     assert_eq!(code(&body), "MalformedPolicyDocument");
 
+    // Bob's permissions boundary must allow the assumption too.
+    let created = env
+        .iam(&[
+            ("Action", "CreatePolicy"),
+            ("PolicyName", "aps-only"),
+            ("PolicyDocument", READ_WORKSPACES),
+        ])
+        .await;
+    env.iam(&[
+        ("Action", "PutUserPermissionsBoundary"),
+        ("UserName", "bob"),
+        ("PermissionsBoundary", text(&created, "Arn")),
+    ])
+    .await;
+    let (_, body) = env.sts(&bob, &assume(&[])).await;
+    assert_eq!(code(&body), "AccessDenied");
+    assert!(
+        text(&body, "Message").contains("because no permissions boundary allows"),
+        "{body}"
+    );
+
     // Role chaining is capped at one hour.
     env.iam(&[
         ("Action", "PutRolePolicy"),
