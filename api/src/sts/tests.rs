@@ -578,6 +578,51 @@ async fn assume_role_checks_trust_duration_and_session_policies() {
         .await;
     assert_eq!(code(&body), "MalformedPolicyDocument");
 
+    // Managed session policies narrow too; unknown ones are refused. A source identity needs
+    // sts:SetSourceIdentity, which the trust policy does not grant.
+    let (status, body) = env
+        .sts(
+            &alice,
+            &assume(&[
+                ("ExternalId", "ext-1"),
+                (
+                    "PolicyArns.member.1.arn",
+                    "arn:aws:iam::aws:policy/AmazonPrometheusQueryAccess",
+                ),
+            ]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = env.aps(&Creds::from_xml(&body), "/workspaces").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, body) = env
+        .sts(
+            &alice,
+            &assume(&[
+                ("ExternalId", "ext-1"),
+                (
+                    "PolicyArns.member.1.arn",
+                    "arn:aws:iam::123456789012:policy/none",
+                ),
+            ]),
+        )
+        .await;
+    assert_eq!(code(&body), "ValidationError");
+    let (_, body) = env
+        .sts(
+            &alice,
+            &assume(&[
+                ("ExternalId", "ext-1"),
+                ("SourceIdentity", "alice@example.com"),
+            ]),
+        )
+        .await;
+    assert_eq!(code(&body), "AccessDenied");
+    assert!(
+        text(&body, "Message").contains("sts:SetSourceIdentity"),
+        "{body}"
+    );
+
     // Bob's permissions boundary must allow the assumption too.
     let created = env
         .iam(&[
