@@ -7,6 +7,7 @@ mod query;
 mod roles;
 mod root;
 mod secrets;
+mod simulate;
 
 use std::sync::Arc;
 
