@@ -1095,6 +1095,21 @@ const ALLOW_ASSUMED_ROLE_TYPE: &str = r#"{"Version":"2012-10-17","Statement":{"E
 const ALLOW_ROLE_ARN_COND: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"aps:*","Resource":"*","Condition":{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::111122223333:role/writer"}}}}"#;
 const ALLOW_OWN_ACCOUNT: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"aps:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalAccount":"111122223333"}}}}"#;
 
+const BOUNDARY_QUERY_WILDCARD: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"aps:Query*","Resource":"*"}}"#;
+const BOUNDARY_NOT_DELETE: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"aps:Delete*","Resource":"*"}}"#;
+const BOUNDARY_TEAM_TAG: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"aps:*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"obs"}}}}"#;
+const BOUNDARY_OTHER_TEAM: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"aps:*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"billing"}}}}"#;
+const BOUNDARY_NOT_WS1: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"aps:*","NotResource":"arn:aws:aps:us-east-1:111122223333:workspace/ws-1"}}"#;
+const BOUNDARY_DENY_TAGGED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"aps:*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"obs"}}}]}"#;
+const ALLOW_OTHER_WS: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"aps:*","Resource":"arn:aws:aps:us-east-1:111122223333:workspace/ws-2"}}"#;
+const RP_ALICE_WILDCARD: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111122223333:user/bob","arn:aws:iam::111122223333:user/alice"]},"Action":"aps:Query*","Resource":"*"}}"#;
+const RP_ALICE_OTHER_WS: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"aps:QueryMetrics","Resource":"arn:aws:aps:us-east-1:111122223333:workspace/ws-2"}}"#;
+const RP_ALICE_NOT_ACTION: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"NotAction":"aps:RemoteWrite","Resource":"*"}}"#;
+const RP_ALICE_FROM_NETWORK: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"aps:QueryMetrics","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}}"#;
+const RP_ALICE_TEAM_TAG: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"aps:QueryMetrics","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"obs"}}}}"#;
+const RP_DENY_OFF_NETWORK: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"aps:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"billing"}}}}"#;
+const RP_ALLOW_AND_DENY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"aps:*","Resource":"*"},{"Sid":"NoWrite","Effect":"Deny","Principal":"*","Action":"aps:RemoteWrite","Resource":"*"}]}"#;
+
 #[test]
 fn evaluation_logic() {
     use ImplicitDenyReason::*;
@@ -1305,6 +1320,131 @@ fn evaluation_logic() {
         .who(session())
         .id(ALLOW_ROLE_ARN_COND),
         Case::new("principal account", Allowed(Some(Identity))).id(ALLOW_OWN_ACCOUNT),
+        // Permissions boundaries.
+        Case::new("boundary wildcard action", Allowed(Some(Identity)))
+            .id(ALLOW_APS)
+            .boundary(BOUNDARY_QUERY_WILDCARD),
+        Case::new("boundary wildcard misses", Implicit(NoPermissionsBoundary))
+            .id(ALLOW_APS)
+            .boundary(BOUNDARY_QUERY_WILDCARD)
+            .on("aps:CreateWorkspace", "*"),
+        Case::new("boundary NotAction allows others", Allowed(Some(Identity)))
+            .id(ALLOW_APS)
+            .boundary(BOUNDARY_NOT_DELETE),
+        Case::new(
+            "boundary NotAction leaves listed out",
+            Implicit(NoPermissionsBoundary),
+        )
+        .id(ALLOW_APS)
+        .boundary(BOUNDARY_NOT_DELETE)
+        .on("aps:DeleteWorkspace", WS),
+        Case::new("boundary condition holds", Allowed(Some(Identity)))
+            .id(ALLOW_APS)
+            .boundary(BOUNDARY_TEAM_TAG),
+        Case::new("boundary condition fails", Implicit(NoPermissionsBoundary))
+            .id(ALLOW_APS)
+            .boundary(BOUNDARY_OTHER_TEAM),
+        Case::new(
+            "boundary NotResource excludes",
+            Implicit(NoPermissionsBoundary),
+        )
+        .id(ALLOW_APS)
+        .boundary(BOUNDARY_NOT_WS1),
+        Case::new(
+            "boundary NotResource includes others",
+            Allowed(Some(Identity)),
+        )
+        .id(ALLOW_APS)
+        .boundary(BOUNDARY_NOT_WS1)
+        .on(
+            "aps:QueryMetrics",
+            "arn:aws:aps:us-east-1:111122223333:workspace/ws-2",
+        ),
+        Case::new(
+            "boundary conditional deny",
+            ExplicitDeny(PermissionsBoundary),
+        )
+        .id(ALLOW_APS)
+        .boundary(BOUNDARY_DENY_TAGGED),
+        Case::new(
+            "boundary deny beats resource grant",
+            ExplicitDeny(PermissionsBoundary),
+        )
+        .boundary(DENY_APS)
+        .resource_policy(RP_ALICE),
+        Case::new("identity deny with boundary", ExplicitDeny(Identity))
+            .id(ALLOW_APS)
+            .id(DENY_APS)
+            .boundary(ALLOW_APS),
+        Case::new(
+            "boundary on account delegation",
+            Implicit(NoPermissionsBoundary),
+        )
+        .id(ALLOW_APS)
+        .boundary(ALLOW_WRITE)
+        .resource_policy(RP_ACCOUNT),
+        Case::new("boundary does not bind root", Allowed(None))
+            .who(root())
+            .boundary(ALLOW_WRITE),
+        // Workspace resource policies in the same account.
+        Case::new("resource policy principal list", Allowed(Some(Resource)))
+            .resource_policy(RP_ALICE_WILDCARD),
+        Case::new(
+            "resource policy on another workspace",
+            Implicit(NoIdentityPolicy),
+        )
+        .resource_policy(RP_ALICE_OTHER_WS),
+        Case::new("identity on another workspace", Implicit(NoIdentityPolicy)).id(ALLOW_OTHER_WS),
+        Case::new(
+            "identity elsewhere, resource policy here",
+            Allowed(Some(Resource)),
+        )
+        .id(ALLOW_OTHER_WS)
+        .resource_policy(RP_ALICE),
+        Case::new("resource policy NotAction", Allowed(Some(Resource)))
+            .resource_policy(RP_ALICE_NOT_ACTION),
+        Case::new(
+            "resource policy NotAction leaves listed out",
+            Implicit(NoIdentityPolicy),
+        )
+        .resource_policy(RP_ALICE_NOT_ACTION)
+        .on("aps:RemoteWrite", WS),
+        Case::new(
+            "resource policy condition without source ip",
+            Implicit(NoIdentityPolicy),
+        )
+        .resource_policy(RP_ALICE_FROM_NETWORK),
+        Case::new("resource policy principal tag", Allowed(Some(Resource)))
+            .resource_policy(RP_ALICE_TEAM_TAG),
+        Case::new("identity deny beats resource grant", ExplicitDeny(Identity))
+            .id(DENY_APS)
+            .resource_policy(RP_ALICE),
+        Case::new("resource deny condition not met", Allowed(Some(Identity)))
+            .id(ALLOW_APS)
+            .resource_policy(RP_DENY_OFF_NETWORK),
+        Case::new(
+            "resource allow and deny, allowed action",
+            Allowed(Some(Resource)),
+        )
+        .resource_policy(RP_ALLOW_AND_DENY),
+        Case::new(
+            "resource allow and deny, denied action",
+            ExplicitDeny(Resource),
+        )
+        .id(ALLOW_APS)
+        .resource_policy(RP_ALLOW_AND_DENY)
+        .on("aps:RemoteWrite", WS),
+        Case::new("resource policy either suffices", Allowed(Some(Resource)))
+            .id(ALLOW_WRITE)
+            .resource_policy(RP_ALICE),
+        Case::new(
+            "session grant by resource policy with session deny",
+            ExplicitDeny(Session),
+        )
+        .who(session())
+        .session(DENY_APS)
+        .resource_policy(RP_SESSION)
+        .on("aps:RemoteWrite", WS),
         Case::new("principal account of outsider", Implicit(NoIdentityPolicy))
             .who(outsider())
             .id(ALLOW_OWN_ACCOUNT)
