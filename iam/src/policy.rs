@@ -16,7 +16,7 @@ pub use document::{DocumentKind, Effect, Policy, Statement, VERSION_2008, VERSIO
 pub use error::PolicyError;
 pub use evaluate::{
     AttachedPolicy, AuthzRequest, Decision, ImplicitDenyReason, MatchedStatement, PolicyKind,
-    PolicySet, evaluate,
+    PolicySet, evaluate, evaluate_trust,
 };
 pub use wildcard::wildcard_match;
 

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use ampd_iam::policy::{
     AttachedPolicy, AuthzRequest, Decision, ImplicitDenyReason, Policy, PolicyKind, PolicySet,
-    RequestContext, evaluate,
+    RequestContext, evaluate, evaluate_trust,
 };
 use ampd_iam::{Principal, PrincipalKind};
 
@@ -1110,6 +1110,14 @@ const RP_ALICE_TEAM_TAG: &str = r#"{"Version":"2012-10-17","Statement":{"Effect"
 const RP_DENY_OFF_NETWORK: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"aps:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"billing"}}}}"#;
 const RP_ALLOW_AND_DENY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"aps:*","Resource":"*"},{"Sid":"NoWrite","Effect":"Deny","Principal":"*","Action":"aps:RemoteWrite","Resource":"*"}]}"#;
 
+const ROLE: &str = "arn:aws:iam::111122223333:role/writer";
+const TRUST_ACCOUNT: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}}"#;
+const TRUST_ALICE: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":["sts:AssumeRole","sts:TagSession"]}}"#;
+const TRUST_SERVICE: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"aps.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
+const DENY_ALL_STS: &str =
+    r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"sts:*","Resource":"*"}}"#;
+const ALLOW_ASSUME: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::111122223333:role/*"}}"#;
+
 #[test]
 fn evaluation_logic() {
     use ImplicitDenyReason::*;
@@ -1320,6 +1328,23 @@ fn evaluation_logic() {
         .who(session())
         .id(ALLOW_ROLE_ARN_COND),
         Case::new("principal account", Allowed(Some(Identity))).id(ALLOW_OWN_ACCOUNT),
+        // Trust policies: a role's resource policy, evaluated for sts:AssumeRole on the role.
+        Case::new("trust names the account only", Implicit(NoIdentityPolicy))
+            .resource_policy(TRUST_ACCOUNT)
+            .on("sts:AssumeRole", ROLE),
+        Case::new(
+            "trust names the account, identity allows",
+            Allowed(Some(Identity)),
+        )
+        .id(ALLOW_ASSUME)
+        .resource_policy(TRUST_ACCOUNT)
+        .on("sts:AssumeRole", ROLE),
+        Case::new("trust names the user", Allowed(Some(Resource)))
+            .resource_policy(TRUST_ALICE)
+            .on("sts:AssumeRole", ROLE),
+        Case::new("trust names a service", Implicit(NoIdentityPolicy))
+            .resource_policy(TRUST_SERVICE)
+            .on("sts:AssumeRole", ROLE),
         // Permissions boundaries.
         Case::new("boundary wildcard action", Allowed(Some(Identity)))
             .id(ALLOW_APS)
@@ -1566,5 +1591,71 @@ fn decisions_explain_themselves() {
         Decision::Allowed(None)
             .access_denied_message("arn:x", "a:b", "*")
             .is_none()
+    );
+}
+
+#[test]
+fn trust_policies_must_allow_the_caller() {
+    use ImplicitDenyReason::*;
+    // (identity policies, trust policy, caller, decision)
+    let cases: &[(&[&str], &str, Principal, &str)] = &[
+        (&[], TRUST_ALICE, alice(), "allowed"),
+        (&[], TRUST_ACCOUNT, alice(), "implicitDeny"),
+        (&[ALLOW_ASSUME], TRUST_ACCOUNT, alice(), "allowed"),
+        (&[ALLOW_ASSUME], TRUST_SERVICE, alice(), "implicitDeny"),
+        (&[ALLOW_ASSUME], TRUST_ALICE, outsider(), "implicitDeny"),
+        (
+            &[ALLOW_ASSUME, DENY_ALL_STS],
+            TRUST_ALICE,
+            alice(),
+            "explicitDeny",
+        ),
+    ];
+    for (i, (ids, trust, who, want)) in cases.iter().enumerate() {
+        let identity: Vec<AttachedPolicy> = ids
+            .iter()
+            .map(|j| attached(j, PolicyKind::Identity))
+            .collect();
+        let trust = AttachedPolicy::new(
+            "trust",
+            PolicyKind::Resource,
+            Arc::new(Policy::parse_trust(trust).unwrap()),
+        );
+        let ctx = RequestContext::for_principal(who, SystemTime::UNIX_EPOCH);
+        let req = AuthzRequest {
+            principal: who,
+            action: "sts:AssumeRole",
+            resource: ROLE,
+            context: &ctx,
+        };
+        let set = PolicySet {
+            identity: &identity,
+            resource: Some(&trust),
+            ..Default::default()
+        };
+        let decision = evaluate_trust(&req, &set);
+        assert_eq!(decision.eval_decision(), *want, "case {i}: {decision:?}");
+    }
+    // An identity allow alone, which `evaluate` accepts for a workspace, does not let a caller
+    // into a role whose trust policy names someone else.
+    let identity = [attached(ALLOW_ASSUME, PolicyKind::Identity)];
+    let trust = attached(TRUST_SERVICE, PolicyKind::Resource);
+    let who = alice();
+    let ctx = RequestContext::for_principal(&who, SystemTime::UNIX_EPOCH);
+    let req = AuthzRequest {
+        principal: &who,
+        action: "sts:AssumeRole",
+        resource: ROLE,
+        context: &ctx,
+    };
+    let set = PolicySet {
+        identity: &identity,
+        resource: Some(&trust),
+        ..Default::default()
+    };
+    assert!(evaluate(&req, &set).is_allowed());
+    assert_eq!(
+        evaluate_trust(&req, &set),
+        Decision::ImplicitDeny(NoResourcePolicy)
     );
 }
