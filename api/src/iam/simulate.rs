@@ -168,6 +168,7 @@ struct Outcome {
     resource: String,
     decision: Decision,
     boundary_allows: Option<bool>,
+    missing: Vec<String>,
 }
 
 fn simulate(sim: &Simulation, action: &str, resource: &str, ctx: &RequestContext) -> Outcome {
@@ -196,11 +197,25 @@ fn simulate(sim: &Simulation, action: &str, resource: &str, ctx: &RequestContext
         };
         evaluate(&request, &only).is_allowed()
     });
+    let mut missing: Vec<String> = Vec::new();
+    let every = sim
+        .identity
+        .iter()
+        .chain(&sim.boundary)
+        .chain(&sim.resource);
+    for p in every {
+        for key in p.policy.missing_context_keys(action, resource, ctx) {
+            if !missing.iter().any(|k| k.eq_ignore_ascii_case(&key)) {
+                missing.push(key);
+            }
+        }
+    }
     Outcome {
         action: action.to_owned(),
         resource: resource.to_owned(),
         decision: evaluate(&request, &set),
         boundary_allows,
+        missing,
     }
 }
 
@@ -218,7 +233,9 @@ fn result_xml(x: &mut Xml, sim: &Simulation, r: &Outcome) {
             sim.source_of(&s.policy, s.kind).as_str(),
         );
     });
-    x.list("MissingContextValues", &[] as &[String], |_, _| {});
+    x.list("MissingContextValues", &r.missing, |m, key| {
+        m.text(key);
+    });
     if let Some(allowed) = r.boundary_allows {
         x.node("PermissionsBoundaryDecisionDetail", |d| {
             d.leaf(

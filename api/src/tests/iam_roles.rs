@@ -573,6 +573,17 @@ async fn the_simulator_explains_decisions() {
             .await
             .contains("<EvalDecision>implicitDeny</EvalDecision>")
     );
+    let (_, body) = t
+        .iam(&[
+            ("Action", "SimulateCustomPolicy"),
+            ("PolicyInputList.member.1", by_ip),
+            ("ActionNames.member.1", "aps:RemoteWrite"),
+        ])
+        .await;
+    assert!(
+        body.contains("<MissingContextValues><member>aws:SourceIp</member></MissingContextValues>"),
+        "{body}"
+    );
     let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"aps:RemoteWrite","Resource":"*"}]}"#;
     let body = custom("10.1.2.3", Some(deny)).await;
     assert!(
