@@ -1,5 +1,6 @@
 //! The IAM policy language: grammar, wildcard and ARN matching, variables, condition operators,
-//! the request context, and evaluation across identity, boundary, session and resource policies.
+//! the request context, and evaluation across identity, boundary, session and resource policies
+//! ([`evaluate`]), and of `sts:AssumeRole` against a role's trust policy ([`evaluate_trust`]).
 
 mod arn;
 mod condition;
