@@ -8,6 +8,7 @@ pub(crate) mod query;
 mod roles;
 mod root;
 mod secrets;
+mod simulate;
 
 use std::sync::Arc;
 

@@ -7,7 +7,8 @@
 //! transitions live behind the trait, so several ampd nodes sharing one database behave like one
 //! service. [`SqliteStore`] is the embedded default. IAM users, groups, access keys and
 //! policies, roles, tags and permissions boundaries live behind the separate [`IamStore`] trait,
-//! which [`SqliteStore`] implements too; [`iam_store_conformance`] runs its conformance suite.
+//! which [`SqliteStore`] implements too; `iam_store_conformance!` (feature `testsuite`) runs
+//! its conformance suite.
 //!
 //! The data plane talks to a [`MetricsBackend`], per tenant (= workspace): write a decoded
 //! remote-write batch, run PromQL given as a string (so a remote engine could take the whole

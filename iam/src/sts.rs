@@ -8,7 +8,8 @@
 //!   STS's own messages.
 //! - [`oidc`]: validation of OIDC ID tokens for `AssumeRoleWithWebIdentity`.
 //!
-//! Trust policies are evaluated by [`crate::policy::evaluate_trust`].
+//! Trust policies are evaluated by [`crate::policy::evaluate_trust`] (IAM callers) and
+//! [`crate::policy::evaluate_web_identity_trust`] (web identities).
 
 pub mod oidc;
 mod params;

@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 use super::Identities;
 use super::query::{Form, IamError, VERSION, Xml, respond};
 use super::roles::{self, user_xml};
+use super::simulate;
 use crate::auth::{Authenticator, Caller, Check, read_body};
 use crate::trace::RequestId;
 
@@ -85,6 +86,8 @@ iam_operations! {
     TagUser, UntagUser, ListUserTags, TagRole, UntagRole, ListRoleTags,
     PutUserPermissionsBoundary, DeleteUserPermissionsBoundary,
     PutRolePermissionsBoundary, DeleteRolePermissionsBoundary,
+    // The policy simulator (simulate.rs).
+    SimulatePrincipalPolicy, SimulateCustomPolicy,
 }
 
 /// Serves one IAM request (a form-encoded `Action` on `POST /`).
@@ -151,7 +154,10 @@ async fn resource(
     use IamOp as O;
     let account = ids.account_id();
     Ok(match op {
-        O::ListUsers | O::ListPolicies | O::ListGroups | O::ListRoles => "*".to_owned(),
+        O::ListUsers | O::ListPolicies | O::ListGroups | O::ListRoles | O::SimulateCustomPolicy => {
+            "*".to_owned()
+        }
+        O::SimulatePrincipalPolicy => form.required("PolicySourceArn")?.to_owned(),
         O::CreateRole => {
             let path = form.get("Path").unwrap_or("/");
             format!(
@@ -277,6 +283,9 @@ async fn run(
         | O::DeleteUserPermissionsBoundary
         | O::PutRolePermissionsBoundary
         | O::DeleteRolePermissionsBoundary => return roles::run(op, form, ids).await,
+        O::SimulatePrincipalPolicy | O::SimulateCustomPolicy => {
+            return simulate::run(op, form, ids).await;
+        }
         O::CreateUser => {
             let name = valid_name("userName", form.required("UserName")?, 64)?;
             let path = valid_path(form.get("Path").unwrap_or("/"))?;

@@ -218,11 +218,18 @@ fn entity(op: IamOp, form: &Form) -> Result<Entity<'_>, IamError> {
     })
 }
 
-fn missing(member: &str) -> IamError {
+/// The error for a required list parameter that is absent or empty.
+pub(super) fn missing(member: &str) -> IamError {
+    let mut chars = member.chars();
+    let lower: String = chars
+        .next()
+        .map(|c| c.to_ascii_lowercase())
+        .into_iter()
+        .chain(chars)
+        .collect();
     IamError::validation(format!(
-        "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member \
-         must not be null",
-        member.to_ascii_lowercase()
+        "1 validation error detected: Value null at '{lower}' failed to satisfy constraint: \
+         Member must not be null"
     ))
 }
 

@@ -4,8 +4,8 @@ use std::time::{Duration, SystemTime};
 
 use ampd_backends::{IamRole, IamStoreError};
 use ampd_iam::policy::{
-    AttachedPolicy, Decision, Policy, PolicyKind, PolicySet, RequestContext, TrustCaller,
-    evaluate_trust,
+    AttachedPolicy, AuthzRequest, Decision, Policy, PolicyKind, PolicySet, RequestContext,
+    evaluate_trust, evaluate_web_identity_trust,
 };
 use ampd_iam::sts::oidc::{self, OidcProvider, provider_key};
 use ampd_iam::sts::{
@@ -367,14 +367,11 @@ async fn assume_role(
         .await
         .map_err(|e| StsError::internal(anyhow::Error::new(e)))?;
     let trust = trust_policy(&role)?;
-    let trust_caller = TrustCaller::Principal {
-        principal,
-        policies: PolicySet {
-            identity: &identity,
-            permissions_boundary: boundary.as_ref(),
-            session: caller.session_policies.as_deref(),
-            ..Default::default()
-        },
+    let policies = PolicySet {
+        identity: &identity,
+        permissions_boundary: boundary.as_ref(),
+        session: caller.session_policies.as_deref(),
+        resource: Some(&trust),
     };
     let mut actions = vec!["sts:AssumeRole"];
     if !tags.is_empty() {
@@ -384,7 +381,13 @@ async fn assume_role(
         actions.push("sts:SetSourceIdentity");
     }
     for action in actions {
-        let decision = evaluate_trust(&trust_caller, &trust, action, &role.arn, &ctx);
+        let request = AuthzRequest {
+            principal,
+            action,
+            resource: &role.arn,
+            context: &ctx,
+        };
+        let decision = evaluate_trust(&request, &policies);
         if !decision.is_allowed() {
             return Err(denied(action, Some(decision)));
         }
@@ -445,9 +448,9 @@ async fn assume_role_with_web_identity(
     ctx.set_time(now);
     ctx.insert("sts:RoleSessionName", request.session_name.as_str());
     identity.add_trust_context(&provider, &mut ctx);
-    let decision = evaluate_trust(
-        &TrustCaller::Federated(&provider.arn),
+    let decision = evaluate_web_identity_trust(
         &trust_policy(&role)?,
+        &provider.arn,
         "sts:AssumeRoleWithWebIdentity",
         &role.arn,
         &ctx,

@@ -479,3 +479,128 @@ async fn workspace_resource_policies_grant_and_deny() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
+
+#[tokio::test]
+async fn the_simulator_explains_decisions() {
+    let app = test_app().await;
+    let t = &app;
+    let query_access = "arn:aws:iam::aws:policy/AmazonPrometheusQueryAccess";
+    t.iam_ok(&[
+        &[("Action", "CreateUser"), ("UserName", "sim")],
+        &[
+            ("Action", "AttachUserPolicy"),
+            ("UserName", "sim"),
+            ("PolicyArn", query_access),
+        ],
+        &[
+            ("Action", "PutUserPolicy"),
+            ("UserName", "sim"),
+            ("PolicyName", "no-delete"),
+            (
+                "PolicyDocument",
+                r#"{"Version":"2012-10-17","Statement":[{"Sid":"NoDelete","Effect":"Deny","Action":"aps:Delete*","Resource":"*"}]}"#,
+            ),
+        ],
+    ])
+    .await;
+    let ws = "arn:aws:aps:us-east-1:123456789012:workspace/ws-1";
+    let (s, body) = t
+        .iam(&[
+            ("Action", "SimulatePrincipalPolicy"),
+            ("PolicySourceArn", "arn:aws:iam::123456789012:user/sim"),
+            ("ActionNames.member.1", "aps:QueryMetrics"),
+            ("ActionNames.member.2", "aps:CreateWorkspace"),
+            ("ActionNames.member.3", "aps:DeleteWorkspace"),
+            ("ResourceArns.member.1", ws),
+        ])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let results: Vec<&str> = body.split("<EvalActionName>").skip(1).collect();
+    assert_eq!(results.len(), 3, "{body}");
+    assert!(results[0].contains("<EvalDecision>allowed</EvalDecision>"));
+    assert!(results[0].contains(&format!(
+        "<SourcePolicyId>{query_access}</SourcePolicyId><SourcePolicyType>aws-managed</SourcePolicyType>"
+    )));
+    assert!(results[1].contains("<EvalDecision>implicitDeny</EvalDecision>"));
+    assert!(results[2].contains("<EvalDecision>explicitDeny</EvalDecision>"));
+    assert!(results[2].contains(
+        "<SourcePolicyId>no-delete</SourcePolicyId><SourcePolicyType>user</SourcePolicyType>"
+    ));
+
+    // A boundary given in the request narrows what the stored policies allow.
+    let (_, body) = t
+        .iam(&[
+            ("Action", "SimulatePrincipalPolicy"),
+            ("PolicySourceArn", "arn:aws:iam::123456789012:user/sim"),
+            ("ActionNames.member.1", "aps:QueryMetrics"),
+            ("PermissionsBoundaryPolicyInputList.member.1", READ_ONLY),
+        ])
+        .await;
+    assert!(
+        body.contains("<EvalDecision>implicitDeny</EvalDecision>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<AllowedByPermissionsBoundary>false</AllowedByPermissionsBoundary>"),
+        "{body}"
+    );
+
+    // Custom policies with context entries and a resource policy.
+    let by_ip = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"aps:RemoteWrite","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}"#;
+    let custom = |ip: &'static str, resource_policy: Option<&'static str>| {
+        let mut params = vec![
+            ("Action", "SimulateCustomPolicy"),
+            ("PolicyInputList.member.1", by_ip),
+            ("ActionNames.member.1", "aps:RemoteWrite"),
+            ("ResourceArns.member.1", ws),
+            ("ContextEntries.member.1.ContextKeyName", "aws:SourceIp"),
+            ("ContextEntries.member.1.ContextKeyValues.member.1", ip),
+            ("ContextEntries.member.1.ContextKeyType", "ip"),
+        ];
+        if let Some(p) = resource_policy {
+            params.push(("ResourcePolicy", p));
+            params.push(("CallerArn", "arn:aws:iam::123456789012:user/sim"));
+        }
+        async move { t.iam(&params).await.1 }
+    };
+    assert!(
+        custom("10.1.2.3", None)
+            .await
+            .contains("<EvalDecision>allowed</EvalDecision>")
+    );
+    assert!(
+        custom("192.0.2.1", None)
+            .await
+            .contains("<EvalDecision>implicitDeny</EvalDecision>")
+    );
+    let (_, body) = t
+        .iam(&[
+            ("Action", "SimulateCustomPolicy"),
+            ("PolicyInputList.member.1", by_ip),
+            ("ActionNames.member.1", "aps:RemoteWrite"),
+        ])
+        .await;
+    assert!(
+        body.contains("<MissingContextValues><member>aws:SourceIp</member></MissingContextValues>"),
+        "{body}"
+    );
+    let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"aps:RemoteWrite","Resource":"*"}]}"#;
+    let body = custom("10.1.2.3", Some(deny)).await;
+    assert!(
+        body.contains("<EvalDecision>explicitDeny</EvalDecision>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<SourcePolicyType>resource</SourcePolicyType>"),
+        "{body}"
+    );
+
+    let (_, body) = t
+        .iam(&[
+            ("Action", "SimulatePrincipalPolicy"),
+            ("PolicySourceArn", "arn:aws:iam::123456789012:user/nobody"),
+            ("ActionNames.member.1", "aps:QueryMetrics"),
+        ])
+        .await;
+    assert_eq!(xml_text(&body, "Code"), "NoSuchEntity");
+}

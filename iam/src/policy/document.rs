@@ -332,6 +332,16 @@ impl Statement {
             .is_some_and(|set| set.matches_federated(provider))
     }
 
+    /// Returns whether action and resource match, conditions aside. `action` must be
+    /// lower-case.
+    fn targets(&self, action: &str, resource: &str, ctx: &RequestContext) -> bool {
+        self.actions.matches(action, ctx)
+            && self
+                .resources
+                .as_ref()
+                .is_none_or(|r| r.matches(resource, ctx))
+    }
+
     /// How the statement's principal element matches the caller (`Direct` when it has none).
     pub(crate) fn principal_match(&self, p: &Principal) -> Option<PrincipalMatch> {
         match &self.principals {
@@ -429,6 +439,30 @@ impl Policy {
     /// Returns the statements.
     pub fn statements(&self) -> &[Statement] {
         &self.statements
+    }
+
+    /// Returns the condition keys that statements about `action` on `resource` test but
+    /// `ctx` lacks, as the policy spells them, without repeats (SimulatePrincipalPolicy's
+    /// `MissingContextValues`).
+    pub fn missing_context_keys(
+        &self,
+        action: &str,
+        resource: &str,
+        ctx: &RequestContext,
+    ) -> Vec<String> {
+        let action = action.to_ascii_lowercase();
+        let mut out: Vec<String> = Vec::new();
+        for st in &self.statements {
+            if !st.targets(&action, resource, ctx) {
+                continue;
+            }
+            for key in st.conditions.iter().filter_map(|c| c.missing_key(ctx)) {
+                if !out.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+                    out.push(key.to_owned());
+                }
+            }
+        }
+        out
     }
 
     /// Returns the JSON text the policy was parsed from.
@@ -553,6 +587,35 @@ mod tests {
         )
         .unwrap();
         assert_eq!(resource.statements()[0].sid(), Some("allow remote write"));
+    }
+
+    #[test]
+    fn lists_missing_context_keys() {
+        let policy = Policy::parse_identity(
+            r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Action":"aps:QueryMetrics","Resource":"*","Condition":{
+                    "IpAddress":{"aws:SourceIp":"10.0.0.0/8"},
+                    "StringEqualsIfExists":{"aws:RequestTag/env":"dev"},
+                    "Null":{"aws:TagKeys":"true"},
+                    "StringEquals":{"aws:username":"alice","aws:PrincipalTag/team":"obs"}}},
+                {"Effect":"Deny","Action":"aps:RemoteWrite","Resource":"*","Condition":{
+                    "Bool":{"aws:SecureTransport":"false"}}}]}"#,
+        )
+        .unwrap();
+        let ctx = RequestContext::new().with("aws:username", "alice");
+        assert_eq!(
+            policy.missing_context_keys("aps:querymetrics", "*", &ctx),
+            ["aws:SourceIp", "aws:PrincipalTag/team"]
+        );
+        assert_eq!(
+            policy.missing_context_keys("aps:RemoteWrite", "*", &ctx),
+            ["aws:SecureTransport"]
+        );
+        assert!(
+            policy
+                .missing_context_keys("aps:ListWorkspaces", "*", &ctx)
+                .is_empty()
+        );
     }
 
     #[test]
