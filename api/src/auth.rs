@@ -215,7 +215,7 @@ impl Authenticator {
     /// account's workspaces and has a policy. A stored policy the evaluator cannot read denies
     /// the request: the control plane checks only its JSON shape, and skipping it could drop
     /// a `Deny`.
-    pub async fn resource_policy(&self, arn: &str) -> Result<Option<AttachedPolicy>, AuthzError> {
+    async fn resource_policy(&self, arn: &str) -> Result<Option<AttachedPolicy>, AuthzError> {
         let Ok(ResourceRef::Workspace(id)) = self.arns.resource(arn) else {
             return Ok(None);
         };

@@ -176,6 +176,19 @@ async fn roles_hold_trust_and_identity_policies() {
         .map(|p| p.name)
         .collect();
     assert_eq!(names, ["read", full]);
+    // A session of the role gets the role's policies.
+    let session = ampd_iam::Principal {
+        account_id: "123456789012".into(),
+        arn: "arn:aws:sts::123456789012:assumed-role/writer/s".into(),
+        user_id: format!("{}:s", role.role_id),
+        user_name: None,
+        kind: ampd_iam::PrincipalKind::AssumedRole {
+            role_arn: role.arn.clone(),
+            session_name: "s".into(),
+        },
+        tags: role.tags.clone(),
+    };
+    assert_eq!(ids.identity_policies(&session).await.unwrap().len(), 2);
 
     let (s, body) = t
         .iam(&[("Action", "DeleteRole"), ("RoleName", "writer")])
@@ -196,6 +209,10 @@ async fn roles_hold_trust_and_identity_policies() {
         &[("Action", "DeleteRole"), ("RoleName", "writer")],
     ])
     .await;
+
+    // A session of the deleted role resolves to no permissions rather than an error.
+    assert!(ids.identity_policies(&session).await.unwrap().is_empty());
+    assert!(ids.permissions_boundary(&session).await.unwrap().is_none());
 }
 
 #[tokio::test]
