@@ -451,13 +451,16 @@ async fn workspace_resource_policies_grant_and_deny() {
     let r = query(&granted).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(query(&other).await.error_type(), "AccessDeniedException");
-    // The grant covers the control plane on the same workspace, and nothing else.
+    // As in AMP, a workspace policy shares only the Prometheus-compatible APIs: its grant of
+    // aps:DescribeWorkspace counts for nothing.
     let describe = |ws: &str| {
         let uri = format!("/workspaces/{ws}");
         async move { t.call_as(k, sk, Method::GET, &uri, None).await }
     };
-    assert_eq!(describe(&granted).await.status, StatusCode::OK);
-    assert_eq!(describe(&other).await.error_type(), "AccessDeniedException");
+    assert_eq!(
+        describe(&granted).await.error_type(),
+        "AccessDeniedException"
+    );
 
     // An explicit deny in the resource policy beats an identity grant.
     t.iam_ok(&[&[
@@ -471,7 +474,7 @@ async fn workspace_resource_policies_grant_and_deny() {
     let deny = json!({"Version": "2012-10-17", "Statement": [{
         "Effect": "Deny",
         "Principal": {"AWS": "*"},
-        "Action": "aps:QueryMetrics",
+        "Action": ["aps:QueryMetrics", "aps:DescribeWorkspace"],
         "Resource": "*",
     }]});
     let r = put(other.clone(), deny).await;
@@ -486,6 +489,9 @@ async fn workspace_resource_policies_grant_and_deny() {
         "{}",
         r.body
     );
+    // Its denies reach the control plane too.
+    assert_eq!(describe(&granted).await.status, StatusCode::OK);
+    assert_eq!(describe(&other).await.error_type(), "AccessDeniedException");
     // The root user keeps access to its own workspace.
     let r = t
         .call(
