@@ -10,7 +10,9 @@
 //! `aws:TagKeys` from the request, `aws:SourceIp`, `aws:SecureTransport`, `aws:CurrentTime` and
 //! the principal keys. The caller's permissions boundary, when it has one, must allow too, and
 //! a check on a workspace also evaluates the workspace's resource policy (same-account logic:
-//! the identity or the resource policy may allow, an explicit deny in any policy wins). The
+//! the identity or the resource policy may allow, an explicit deny in any policy wins; as in
+//! AMP, a resource policy grants only the Prometheus-compatible data-plane actions, while its
+//! denies apply to control-plane calls on the workspace too). The
 //! root user is always allowed, so an account can never lock itself out of its own workspaces.
 //! Handlers get the [`Caller`] through request extensions and never see an unauthenticated or
 //! unauthorized request.
@@ -27,7 +29,7 @@ use ampd_backends::{MetadataStore, ResourceRef, StoreError};
 use ampd_iam::Principal;
 use ampd_iam::aps::{ApsAction, ApsArns, ApsTarget, authorizations};
 use ampd_iam::policy::{
-    AttachedPolicy, AuthzRequest, Policy, PolicyKind, PolicySet, RequestContext, evaluate,
+    AttachedPolicy, AuthzRequest, Decision, Policy, PolicyKind, PolicySet, RequestContext, evaluate,
 };
 use ampd_iam::sigv4::{Authenticated, PayloadHash, SigV4Error, Verifier, VerifierConfig};
 use axum::body::{Body, Bytes};
@@ -200,11 +202,24 @@ impl Authenticator {
                 resource: &check.resource,
                 context: &check.context,
             };
-            if let Some(message) = evaluate(&request, &set).access_denied_message(
-                &principal.arn,
-                check.action,
-                &check.resource,
-            ) {
+            let mut decision = evaluate(&request, &set);
+            // AMP shares only its Prometheus-compatible (data-plane) APIs through workspace
+            // policies: their grants count for nothing else, while their denies still apply.
+            let shared = ApsAction::from_name(check.action).is_some_and(ApsAction::is_data_plane);
+            if !shared
+                && matches!(&decision, Decision::Allowed(Some(m)) if m.kind == PolicyKind::Resource)
+            {
+                decision = evaluate(
+                    &request,
+                    &PolicySet {
+                        resource: None,
+                        ..set
+                    },
+                );
+            }
+            if let Some(message) =
+                decision.access_denied_message(&principal.arn, check.action, &check.resource)
+            {
                 return Err(AuthzError::Denied(message));
             }
         }
@@ -215,7 +230,7 @@ impl Authenticator {
     /// account's workspaces and has a policy. A stored policy the evaluator cannot read denies
     /// the request: the control plane checks only its JSON shape, and skipping it could drop
     /// a `Deny`.
-    pub async fn resource_policy(&self, arn: &str) -> Result<Option<AttachedPolicy>, AuthzError> {
+    async fn resource_policy(&self, arn: &str) -> Result<Option<AttachedPolicy>, AuthzError> {
         let Ok(ResourceRef::Workspace(id)) = self.arns.resource(arn) else {
             return Ok(None);
         };

@@ -105,12 +105,13 @@ impl Identities {
 
     /// Returns the identity policies of `principal`: for a user its inline and attached
     /// managed policies, then those of each of its groups; for a role session those of the
-    /// role ([`Identities::role_policies`]); none for root.
+    /// role ([`Identities::role_policies`]); none for root, or once the user or role is gone
+    /// (a session outliving its role keeps no permissions).
     pub async fn identity_policies(
         &self,
         principal: &Principal,
     ) -> Result<Vec<AttachedPolicy>, IamStoreError> {
-        match &principal.kind {
+        let found = match &principal.kind {
             PrincipalKind::User => match principal.user_name.as_deref() {
                 Some(name) => self.user_policies(name).await,
                 None => Ok(Vec::new()),
@@ -120,6 +121,10 @@ impl Identities {
                 None => Ok(Vec::new()),
             },
             PrincipalKind::Root => Ok(Vec::new()),
+        };
+        match found {
+            Err(IamStoreError::NoSuchEntity(_)) => Ok(Vec::new()),
+            other => other,
         }
     }
 
@@ -163,16 +168,22 @@ impl Identities {
         &self,
         principal: &Principal,
     ) -> Result<Option<AttachedPolicy>, IamStoreError> {
-        let arn = match &principal.kind {
+        let found = match &principal.kind {
             PrincipalKind::User => match principal.user_name.as_deref() {
-                Some(name) => self.store.user(name).await?.permissions_boundary,
-                None => None,
+                Some(name) => self.store.user(name).await.map(|u| u.permissions_boundary),
+                None => Ok(None),
             },
             PrincipalKind::AssumedRole { role_arn, .. } => match role_name(role_arn) {
-                Some(name) => self.store.role(name).await?.permissions_boundary,
-                None => None,
+                Some(name) => self.store.role(name).await.map(|r| r.permissions_boundary),
+                None => Ok(None),
             },
-            PrincipalKind::Root => None,
+            PrincipalKind::Root => Ok(None),
+        };
+        let arn = match found {
+            Ok(arn) => arn,
+            // Gone users and roles have no identity policies either (see identity_policies).
+            Err(IamStoreError::NoSuchEntity(_)) => None,
+            Err(e) => return Err(e),
         };
         match arn {
             Some(arn) => self.boundary_policy(&arn).await.map(Some),

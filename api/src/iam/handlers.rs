@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use super::Identities;
 use super::query::{Form, IamError, VERSION, Xml, respond};
-use super::roles::{self, user_xml};
+use super::roles::{self, user_summary_xml, user_xml};
 use super::simulate;
 use crate::auth::{Authenticator, Caller, Check, read_body};
 use crate::trace::RequestId;
@@ -326,7 +326,7 @@ async fn run(
             let users = store
                 .list_users(form.get("PathPrefix").unwrap_or("/"))
                 .await?;
-            page(&mut x, "Users", &users, form, user_xml)?;
+            page(&mut x, "Users", &users, form, user_summary_xml)?;
         }
         O::DeleteUser => {
             store.delete_user(form.required("UserName")?).await?;
@@ -439,7 +439,7 @@ async fn run(
             let group = store.group(form.required("GroupName")?).await?;
             let users = store.group_members(&group.name).await?;
             x.node("Group", |g| group_xml(g, &group));
-            page(&mut x, "Users", &users, form, user_xml)?;
+            page(&mut x, "Users", &users, form, user_summary_xml)?;
         }
         O::ListGroups => {
             let groups = store

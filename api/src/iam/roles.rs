@@ -358,13 +358,18 @@ pub(super) fn tags_xml(x: &mut Xml, tags: &Tags) {
 
 /// Writes a user as GetUser and CreateUser return it.
 pub(super) fn user_xml(x: &mut Xml, user: &IamUser) {
+    user_summary_xml(x, user);
+    boundary_xml(x, user.permissions_boundary.as_deref());
+    tags_xml(x, &user.tags);
+}
+
+/// Writes a user as listings return it: without boundary and tags, as IAM does.
+pub(super) fn user_summary_xml(x: &mut Xml, user: &IamUser) {
     x.leaf("Path", &user.path)
         .leaf("UserName", &user.name)
         .leaf("UserId", &user.user_id)
         .leaf("Arn", &user.arn)
         .leaf("CreateDate", &iso8601(user.created_at));
-    boundary_xml(x, user.permissions_boundary.as_deref());
-    tags_xml(x, &user.tags);
 }
 
 #[cfg(test)]

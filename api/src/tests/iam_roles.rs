@@ -176,6 +176,19 @@ async fn roles_hold_trust_and_identity_policies() {
         .map(|p| p.name)
         .collect();
     assert_eq!(names, ["read", full]);
+    // A session of the role gets the role's policies.
+    let session = ampd_iam::Principal {
+        account_id: "123456789012".into(),
+        arn: "arn:aws:sts::123456789012:assumed-role/writer/s".into(),
+        user_id: format!("{}:s", role.role_id),
+        user_name: None,
+        kind: ampd_iam::PrincipalKind::AssumedRole {
+            role_arn: role.arn.clone(),
+            session_name: "s".into(),
+        },
+        tags: role.tags.clone(),
+    };
+    assert_eq!(ids.identity_policies(&session).await.unwrap().len(), 2);
 
     let (s, body) = t
         .iam(&[("Action", "DeleteRole"), ("RoleName", "writer")])
@@ -196,6 +209,10 @@ async fn roles_hold_trust_and_identity_policies() {
         &[("Action", "DeleteRole"), ("RoleName", "writer")],
     ])
     .await;
+
+    // A session of the deleted role resolves to no permissions rather than an error.
+    assert!(ids.identity_policies(&session).await.unwrap().is_empty());
+    assert!(ids.permissions_boundary(&session).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -434,13 +451,16 @@ async fn workspace_resource_policies_grant_and_deny() {
     let r = query(&granted).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(query(&other).await.error_type(), "AccessDeniedException");
-    // The grant covers the control plane on the same workspace, and nothing else.
+    // As in AMP, a workspace policy shares only the Prometheus-compatible APIs: its grant of
+    // aps:DescribeWorkspace counts for nothing.
     let describe = |ws: &str| {
         let uri = format!("/workspaces/{ws}");
         async move { t.call_as(k, sk, Method::GET, &uri, None).await }
     };
-    assert_eq!(describe(&granted).await.status, StatusCode::OK);
-    assert_eq!(describe(&other).await.error_type(), "AccessDeniedException");
+    assert_eq!(
+        describe(&granted).await.error_type(),
+        "AccessDeniedException"
+    );
 
     // An explicit deny in the resource policy beats an identity grant.
     t.iam_ok(&[&[
@@ -454,7 +474,7 @@ async fn workspace_resource_policies_grant_and_deny() {
     let deny = json!({"Version": "2012-10-17", "Statement": [{
         "Effect": "Deny",
         "Principal": {"AWS": "*"},
-        "Action": "aps:QueryMetrics",
+        "Action": ["aps:QueryMetrics", "aps:DescribeWorkspace"],
         "Resource": "*",
     }]});
     let r = put(other.clone(), deny).await;
@@ -469,6 +489,9 @@ async fn workspace_resource_policies_grant_and_deny() {
         "{}",
         r.body
     );
+    // Its denies reach the control plane too.
+    assert_eq!(describe(&granted).await.status, StatusCode::OK);
+    assert_eq!(describe(&other).await.error_type(), "AccessDeniedException");
     // The root user keeps access to its own workspace.
     let r = t
         .call(
