@@ -8,8 +8,14 @@
 //! every one of them is evaluated against the caller's identity policies, with
 //! `aws:ResourceTag/*` from the stored tags of the addressed resource, `aws:RequestTag/*` and
 //! `aws:TagKeys` from the request, `aws:SourceIp`, `aws:SecureTransport`, `aws:CurrentTime` and
-//! the principal keys. The root user is always allowed. Handlers get the [`Caller`] through
-//! request extensions and never see an unauthenticated or unauthorized request.
+//! the principal keys. The caller's permissions boundary, when it has one, must allow too, and
+//! a check on a workspace also evaluates the workspace's resource policy (same-account logic:
+//! the identity or the resource policy may allow, an explicit deny in any policy wins; as in
+//! AMP, a resource policy grants only the Prometheus-compatible data-plane actions, while its
+//! denies apply to control-plane calls on the workspace too). The
+//! root user is always allowed, so an account can never lock itself out of its own workspaces.
+//! Handlers get the [`Caller`] through request extensions and never see an unauthenticated or
+//! unauthorized request.
 //!
 //! The IAM query API ([`crate::iam`]) calls the same [`Authenticator::authenticate`] and
 //! [`Authenticator::authorize`], since its operation is only known once the form body is read.
@@ -19,10 +25,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use ampd_backends::MetadataStore;
+use ampd_backends::{MetadataStore, ResourceRef, StoreError};
 use ampd_iam::Principal;
 use ampd_iam::aps::{ApsAction, ApsArns, ApsTarget, authorizations};
-use ampd_iam::policy::{AuthzRequest, PolicySet, RequestContext, evaluate};
+use ampd_iam::policy::{
+    AttachedPolicy, AuthzRequest, Decision, Policy, PolicyKind, PolicySet, RequestContext, evaluate,
+};
 use ampd_iam::sigv4::{Authenticated, PayloadHash, SigV4Error, Verifier, VerifierConfig};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Request, State};
@@ -46,6 +54,8 @@ pub struct Caller {
     pub access_key_id: String,
     /// Whether the request was presigned (query-string authentication).
     pub presigned: bool,
+    /// Session policies of the STS session the key belongs to, if it has any.
+    pub session_policies: Option<Vec<AttachedPolicy>>,
 }
 
 impl Caller {
@@ -54,6 +64,7 @@ impl Caller {
             access_key_id: auth.verified.access_key_id,
             presigned: auth.verified.presigned,
             principal: auth.principal,
+            session_policies: auth.session_policies,
         }
     }
 }
@@ -160,41 +171,86 @@ impl Authenticator {
         ctx
     }
 
-    /// Evaluates every check against the caller's identity policies; the root user is
-    /// always allowed.
-    pub async fn authorize(
-        &self,
-        principal: &Principal,
-        checks: &[Check],
-    ) -> Result<(), AuthzError> {
-        if principal.is_root() {
+    /// Evaluates every check against the caller's identity policies, its permissions boundary,
+    /// the session policies of an STS session and, for checks on a workspace, the workspace's
+    /// resource policy; the root user is always allowed.
+    pub async fn authorize(&self, caller: &Caller, checks: &[Check]) -> Result<(), AuthzError> {
+        let principal = &caller.principal;
+        if principal.is_root() && caller.session_policies.is_none() {
             return Ok(());
         }
+        let internal = |e: ampd_backends::IamStoreError| AuthzError::Internal(e.into());
         let policies = self
             .identities
             .identity_policies(principal)
             .await
-            .map_err(|e| AuthzError::Internal(anyhow::Error::new(e)))?;
-        let set = PolicySet {
-            identity: &policies,
-            ..Default::default()
-        };
+            .map_err(internal)?;
+        let boundary = self
+            .identities
+            .permissions_boundary(principal)
+            .await
+            .map_err(internal)?;
         for check in checks {
+            let resource_policy = self.resource_policy(&check.resource).await?;
+            let set = PolicySet {
+                identity: &policies,
+                permissions_boundary: boundary.as_ref(),
+                session: caller.session_policies.as_deref(),
+                resource: resource_policy.as_ref(),
+            };
             let request = AuthzRequest {
                 principal,
                 action: check.action,
                 resource: &check.resource,
                 context: &check.context,
             };
-            if let Some(message) = evaluate(&request, &set).access_denied_message(
-                &principal.arn,
-                check.action,
-                &check.resource,
-            ) {
+            let mut decision = evaluate(&request, &set);
+            // AMP shares only its Prometheus-compatible (data-plane) APIs through workspace
+            // policies: their grants count for nothing else, while their denies still apply.
+            let shared = ApsAction::from_name(check.action).is_some_and(ApsAction::is_data_plane);
+            if !shared
+                && matches!(&decision, Decision::Allowed(Some(m)) if m.kind == PolicyKind::Resource)
+            {
+                decision = evaluate(
+                    &request,
+                    &PolicySet {
+                        resource: None,
+                        ..set
+                    },
+                );
+            }
+            if let Some(message) =
+                decision.access_denied_message(&principal.arn, check.action, &check.resource)
+            {
                 return Err(AuthzError::Denied(message));
             }
         }
         Ok(())
+    }
+
+    /// Returns the resource policy of the workspace `arn` names, if it is one of this
+    /// account's workspaces and has a policy. A stored policy the evaluator cannot read denies
+    /// the request: the control plane checks only its JSON shape, and skipping it could drop
+    /// a `Deny`.
+    async fn resource_policy(&self, arn: &str) -> Result<Option<AttachedPolicy>, AuthzError> {
+        let Ok(ResourceRef::Workspace(id)) = self.arns.resource(arn) else {
+            return Ok(None);
+        };
+        let stored = match self.store.resource_policy(&id).await {
+            Ok(p) => p,
+            Err(StoreError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(AuthzError::Internal(e.into())),
+        };
+        let policy = Policy::parse_resource(&stored.document).map_err(|e| {
+            AuthzError::Denied(format!(
+                "The resource policy of workspace {id} cannot be evaluated: {e}"
+            ))
+        })?;
+        Ok(Some(AttachedPolicy::new(
+            "ResourcePolicy",
+            PolicyKind::Resource,
+            Arc::new(policy),
+        )))
     }
 
     /// Authenticates and authorizes a control-plane request for `op`; returns it with its
@@ -209,7 +265,7 @@ impl Authenticator {
         let checks = self
             .control_checks(op, &mut parts, &bytes, &caller.principal)
             .await?;
-        self.authorize(&caller.principal, &checks).await?;
+        self.authorize(&caller, &checks).await?;
         parts.extensions.insert(op);
         parts.extensions.insert(caller);
         Ok(Request::from_parts(parts, Body::from(bytes)))

@@ -4,6 +4,7 @@
 //! `--config`/`AMPD_CONFIG`, environment variables (`AMPD_*`), command-line flags. The merged
 //! [`Config`] is validated before the server starts.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -168,6 +169,16 @@ pub struct ServeArgs {
         value_name = "SECONDS"
     )]
     pub audit_digest_interval_seconds: Option<u64>,
+    /// Where the JWKS of an OIDC issuer comes from, as ISSUER=PATH_OR_URL (repeatable; comma
+    /// separated in the environment) [default: the issuer's
+    /// /.well-known/openid-configuration].
+    #[arg(
+        long = "oidc-jwks",
+        env = "AMPD_OIDC_JWKS",
+        value_name = "ISSUER=SOURCE",
+        value_delimiter = ','
+    )]
+    pub oidc_jwks: Vec<String>,
 }
 
 fn parse_secret(value: &str) -> Result<SecretKey, std::convert::Infallible> {
@@ -226,6 +237,10 @@ pub struct Config {
     /// Seconds per audit digest period (CloudTrail's is an hour).
     #[serde(default = "default_audit_digest_interval_seconds")]
     pub audit_digest_interval_seconds: u64,
+    /// JWKS source per OIDC issuer URL: a file path or an http(s) URL. Issuers not listed are
+    /// discovered through `<issuer>/.well-known/openid-configuration`.
+    #[serde(default)]
+    pub oidc_jwks: BTreeMap<String, String>,
 }
 
 fn default_audit_roll_interval_seconds() -> u64 {
@@ -290,6 +305,7 @@ impl Default for Config {
             audit_data_events: false,
             audit_roll_interval_seconds: default_audit_roll_interval_seconds(),
             audit_digest_interval_seconds: default_audit_digest_interval_seconds(),
+            oidc_jwks: BTreeMap::new(),
         }
     }
 }
@@ -387,6 +403,17 @@ impl Config {
         if let Some(v) = args.audit_digest_interval_seconds {
             config.audit_digest_interval_seconds = v;
         }
+        for entry in &args.oidc_jwks {
+            let Some((issuer, source)) = entry.split_once('=') else {
+                return Err(ConfigError::Invalid {
+                    field: "oidc_jwks",
+                    message: format!("{entry:?} is not ISSUER=PATH_OR_URL"),
+                });
+            };
+            config
+                .oidc_jwks
+                .insert(issuer.trim().to_owned(), source.trim().to_owned());
+        }
         config.root_access_key = match (&args.root_access_key_id, &args.root_secret_access_key) {
             (Some(id), Some(secret)) if !id.is_empty() && !secret.expose().is_empty() => {
                 Some(RootAccessKey {
@@ -452,6 +479,14 @@ impl Config {
         }
         if self.max_workspaces == 0 {
             return invalid("max_workspaces", "must be at least 1");
+        }
+        for (issuer, source) in &self.oidc_jwks {
+            if !issuer.starts_with("https://") && !issuer.starts_with("http://") {
+                return invalid("oidc_jwks", "issuers must be http(s) URLs");
+            }
+            if source.is_empty() {
+                return invalid("oidc_jwks", "each issuer needs a file path or URL");
+            }
         }
         if self.data_dir.as_os_str().is_empty() {
             return invalid("data_dir", "must not be empty");
@@ -645,6 +680,42 @@ mod tests {
             (v.dir.data_dir.to_str(), v.start_time.as_str()),
             (Some("/d"), "0")
         );
+    }
+
+    #[test]
+    fn oidc_jwks_sources_come_from_file_and_flags() {
+        let c = Config::from_toml(
+            "[oidc_jwks]\n\"https://issuer.test\" = \"/etc/ampd/jwks.json\"\n",
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.oidc_jwks["https://issuer.test"], "/etc/ampd/jwks.json");
+        let cli = Cli::try_parse_from([
+            "ampd",
+            "serve",
+            "--oidc-jwks",
+            "https://a.test=/tmp/a.json",
+            "--oidc-jwks",
+            "https://b.test/id/1=https://keys.b.test/jwks",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        let c = Config::load(&args).unwrap();
+        assert_eq!(c.oidc_jwks["https://a.test"], "/tmp/a.json");
+        assert_eq!(
+            c.oidc_jwks["https://b.test/id/1"],
+            "https://keys.b.test/jwks"
+        );
+        let cli = Cli::try_parse_from(["ampd", "serve", "--oidc-jwks", "no-equals"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert!(Config::load(&args).is_err());
+        let bad = Config::from_toml("[oidc_jwks]\n\"issuer\" = \"x\"\n", Path::new("t.toml"));
+        assert!(bad.unwrap().validate().is_err());
     }
 
     #[test]

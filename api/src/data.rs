@@ -2,8 +2,8 @@
 //!
 //! Every request passes the same authentication as the control plane (SigV4 with service
 //! `aps`, through [`Authenticator::authenticate`]) and is then authorized for its `aps` action
-//! on the workspace ARN with the caller's identity policies (workspace resource policies are
-//! not evaluated yet). Failures before the Prometheus handler use the AWS error style; the
+//! on the workspace ARN with the caller's identity policies, permissions boundary and the
+//! workspace's resource policy ([`Authenticator::authorize`]). Failures before the Prometheus handler use the AWS error style; the
 //! handlers answer as Prometheus receivers do: plain text for remote write, the JSON envelope
 //! for queries.
 
@@ -156,7 +156,7 @@ async fn admit(state: &DataState, id: &str, req: Request) -> Result<Admitted, Re
         };
         state
             .authenticator
-            .authorize(&caller.principal, &[check])
+            .authorize(&caller, &[check])
             .await
             .map_err(|e| AwsError::from(e).into_response())?;
     }

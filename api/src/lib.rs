@@ -6,8 +6,9 @@
 //!   [`Authenticator`], [`Caller`].
 //! - `iam`: the account's users, access keys and policies ([`Identities`]) and the root access
 //!   key ([`RootAccessKey`]).
-//! - `services`: `POST /`, where IAM and the JSON 1.1 services are told apart
+//! - `services`: `POST /`, where IAM, STS and the JSON 1.1 services are told apart
 //!   ([`services_router`]).
+//! - `sts`: STS — temporary credentials, assumed roles, web identity ([`Sts`]).
 //! - `data`: the AMP data plane — remote write and the PromQL query API per workspace
 //!   ([`data_router`], [`DataState`]), and the loop keeping tenant settings in step with
 //!   workspaces ([`sync_tenants`]).
@@ -41,6 +42,7 @@ mod ops;
 mod pagination;
 mod server;
 mod services;
+mod sts;
 mod tls;
 mod trace;
 
@@ -62,6 +64,7 @@ pub use operation::Operation;
 pub use pagination::{KeyError, PageTokens};
 pub use server::{app, open_metrics, open_store, run, serve};
 pub use services::router as services_router;
+pub use sts::{JwksSources, Sts};
 pub use tls::{TlsError, TlsSettings};
 pub use trace::RequestId;
 

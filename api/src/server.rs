@@ -17,8 +17,9 @@ use crate::config::Config;
 use crate::control::{self, ControlSettings, ControlState};
 use crate::data::{self, DataState};
 use crate::extract::MAX_BODY_BYTES;
-use crate::iam::{Identities, RootAccessKey, SecretSealer};
+use crate::iam::{Identities, ROOT_KEY_FILE, RootAccessKey, SecretSealer};
 use crate::pagination::PageTokens;
+use crate::sts::Sts;
 use crate::tls::TlsListener;
 use crate::{ops, services, trace};
 
@@ -118,12 +119,18 @@ pub async fn serve(
             .unwrap_or_else(|| format!("{scheme}://{addr}")),
         max_workspaces: config.max_workspaces,
     };
-    let identities = Arc::new(Identities::new(
-        Arc::new(sqlite.clone()),
-        SecretSealer::load_or_create(&config.data_dir)?,
-        RootAccessKey::resolve(config.root_access_key.as_ref(), &config.data_dir)?,
-        config.account_id.clone(),
-    ));
+    let root_key = ampd_kms::RootKey::load_or_create_file(&config.data_dir.join(ROOT_KEY_FILE))
+        .context("cannot load the root key")?;
+    let sts = Sts::new(&root_key, Arc::new(sqlite.clone()), &config.oidc_jwks)?;
+    let identities = Arc::new(
+        Identities::new(
+            Arc::new(sqlite.clone()),
+            SecretSealer::from_root(&root_key)?,
+            RootAccessKey::resolve(config.root_access_key.as_ref(), &config.data_dir)?,
+            config.account_id.clone(),
+        )
+        .with_sts(Arc::new(sts)),
+    );
     let authenticator = Arc::new(Authenticator::new(
         config.region.clone(),
         identities,

@@ -4,19 +4,23 @@
 //! their operation in `X-Amz-Target` (KMS `TrentService.*`, CloudTrail
 //! `…CloudTrail_20131101.*`); query-protocol services (IAM, STS) send a form whose `Action`
 //! is only meaningful for the service the request was signed for, so those are told apart
-//! by the signing name in the SigV4 credential scope.
+//! by the signing name in the SigV4 credential scope. The one unsigned query call,
+//! `AssumeRoleWithWebIdentity` (the web identity token is its credential), goes to STS by its
+//! `Action`.
 
 use std::sync::Arc;
 
+use ampd_iam::sigv4::{SigV4Auth, SignableRequest};
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use crate::auth::Authenticator;
-use crate::{audit, iam};
+use crate::auth::{Authenticator, read_body};
+use crate::{audit, iam, sts};
 
 /// A service reachable on `POST /`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +29,11 @@ enum Service {
     Iam,
     /// CloudTrail, JSON 1.1, signing name `cloudtrail`.
     CloudTrail,
+    /// STS, query protocol, signing name `sts`.
+    Sts,
+    /// An unsigned query-protocol form: STS if its action is one STS takes unsigned, else IAM
+    /// (which asks for a signature).
+    Unsigned,
     /// A JSON 1.1 target prefix no service here answers.
     UnknownTarget,
 }
@@ -38,7 +47,12 @@ fn service_of(parts: &Parts) -> Service {
         }
         return Service::UnknownTarget;
     }
-    Service::Iam
+    match SigV4Auth::from_request(&SignableRequest::from_parts(parts)) {
+        Ok(auth) if auth.scope().service == "sts" => Service::Sts,
+        Ok(_) => Service::Iam,
+        Err(_) if parts.headers.contains_key(header::AUTHORIZATION) => Service::Iam,
+        Err(_) => Service::Unsigned,
+    }
 }
 
 /// Builds the router of `POST /`.
@@ -53,6 +67,20 @@ async fn dispatch(State(auth): State<Arc<Authenticator>>, req: Request) -> Respo
     match service_of(&parts) {
         Service::Iam => iam::handle(&auth, Request::from_parts(parts, body)).await,
         Service::CloudTrail => audit::cloudtrail(&auth, Request::from_parts(parts, body)).await,
+        Service::Sts => sts::handle(&auth, Request::from_parts(parts, body)).await,
+        Service::Unsigned => {
+            let bytes = match read_body(body).await {
+                Ok(b) => b,
+                Err(e) => return e.into_response(),
+            };
+            let unsigned_sts = sts::is_unsigned_sts_action(&bytes);
+            let req = Request::from_parts(parts, Body::from(bytes));
+            if unsigned_sts {
+                sts::handle(&auth, req).await
+            } else {
+                iam::handle(&auth, req).await
+            }
+        }
         Service::UnknownTarget => unknown_target(&parts),
     }
 }
@@ -88,9 +116,46 @@ mod tests {
         b.body(()).unwrap().into_parts().0
     }
 
+    fn signed_for(service: &str) -> Parts {
+        let mut p = parts(None);
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20261125/us-east-1/{service}/aws4_request, \
+             SignedHeaders=host;x-amz-date, Signature=00"
+        );
+        p.headers
+            .insert(header::AUTHORIZATION, HeaderValue::from_str(&auth).unwrap());
+        p
+    }
+
+    #[test]
+    fn query_forms_go_by_signing_name() {
+        assert_eq!(service_of(&signed_for("sts")), Service::Sts);
+        assert_eq!(service_of(&signed_for("iam")), Service::Iam);
+        let mut garbled = parts(None);
+        garbled
+            .headers
+            .insert(header::AUTHORIZATION, HeaderValue::from_static("nonsense"));
+        assert_eq!(service_of(&garbled), Service::Iam);
+        let presigned = axum::http::Request::post(
+            "/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLE%2F20261125%2Fus-east-1%2Fsts%2Faws4_request\
+             &X-Amz-Date=20261125T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=00",
+        )
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
+        assert_eq!(service_of(&presigned), Service::Sts);
+        assert!(sts::is_unsigned_sts_action(
+            b"Action=AssumeRoleWithWebIdentity&Version=2011-06-15"
+        ));
+        assert!(!sts::is_unsigned_sts_action(
+            b"Action=AssumeRole&Version=2011-06-15"
+        ));
+    }
+
     #[test]
     fn forms_go_to_iam_and_unknown_targets_are_refused() {
-        assert_eq!(service_of(&parts(None)), Service::Iam);
+        assert_eq!(service_of(&parts(None)), Service::Unsigned);
         assert_eq!(
             service_of(&parts(Some(
                 "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"

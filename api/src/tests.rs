@@ -19,6 +19,7 @@ use tower::ServiceExt;
 
 mod audit;
 mod data_plane;
+mod iam_roles;
 
 use crate::{
     Authenticator, ControlSettings, ControlState, DataState, Identities, Operation, PageTokens,

@@ -1,9 +1,12 @@
-//! The IAM store contract: users, groups, access keys, inline and managed policies,
-//! attachments.
+//! The IAM store contract: users, groups, roles, access keys, inline and managed policies,
+//! attachments, tags and permissions boundaries.
 //!
 //! Kept apart from [`crate::MetadataStore`] because IAM entities have their own identifiers,
 //! errors (`NoSuchEntity`, `EntityAlreadyExists`, `DeleteConflict`, `LimitExceeded`) and
 //! quotas. Secrets cross this boundary only sealed: the store never sees a plaintext key.
+
+#[cfg(any(test, feature = "testsuite"))]
+pub mod testsuite;
 
 use std::fmt;
 
@@ -50,10 +53,12 @@ impl From<serde_json::Error> for IamStoreError {
 pub const MAX_ACCESS_KEYS_PER_USER: usize = 2;
 /// Versions a customer managed policy may have (IAM's quota).
 pub const MAX_POLICY_VERSIONS: usize = 5;
-/// Managed policies attachable to one user or group (IAM's default quota).
+/// Managed policies attachable to one user, group or role (IAM's default quota).
 pub const MAX_ATTACHED_POLICIES: usize = 10;
 /// Groups one user may belong to (IAM's quota).
 pub const MAX_GROUPS_PER_USER: usize = 10;
+/// Tags one user or role may carry (IAM's quota).
+pub const MAX_TAGS_PER_ENTITY: usize = 50;
 
 /// An IAM user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,8 +73,76 @@ pub struct IamUser {
     pub arn: String,
     /// Tags.
     pub tags: Tags,
+    /// ARN of the managed policy bounding the user's permissions, if any.
+    pub permissions_boundary: Option<String>,
     /// Creation time.
     pub created_at: Timestamp,
+}
+
+/// An IAM role: an identity without long-term keys that trusted principals assume (STS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamRole {
+    /// Role name (unique, case-insensitive).
+    pub name: String,
+    /// Unique id (`AROA…`).
+    pub role_id: String,
+    /// Path (`/` or `/service/`).
+    pub path: String,
+    /// ARN (`arn:aws:iam::<acct>:role<path><name>`).
+    pub arn: String,
+    /// The trust policy (`AssumeRolePolicyDocument`), a resource policy naming who may assume
+    /// the role; JSON text as given.
+    pub assume_role_policy: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Longest session AssumeRole may grant, in seconds (3600 to 43200).
+    pub max_session_duration: u32,
+    /// Tags (the principal tags of the role's sessions).
+    pub tags: Tags,
+    /// ARN of the managed policy bounding the role's permissions, if any.
+    pub permissions_boundary: Option<String>,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// What UpdateRole changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleUpdate {
+    /// New description.
+    pub description: Option<String>,
+    /// New maximum session duration, in seconds.
+    pub max_session_duration: Option<u32>,
+}
+
+/// A user or role: the entities that carry tags and a permissions boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity<'a> {
+    /// A user, by name.
+    User(&'a str),
+    /// A role, by name.
+    Role(&'a str),
+}
+
+/// The kind of an entity a managed policy is attached to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntityKind {
+    /// An IAM user.
+    User,
+    /// An IAM group.
+    Group,
+    /// An IAM role.
+    Role,
+}
+
+/// One user, group or role a managed policy is attached to (ListEntitiesForPolicy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyEntity {
+    /// User, group or role.
+    pub kind: EntityKind,
+    /// Its name.
+    pub name: String,
+    /// Its unique id (`AIDA…`, `AGPA…`, `AROA…`).
+    pub id: String,
 }
 
 /// An IAM group.
@@ -87,13 +160,24 @@ pub struct IamGroup {
     pub created_at: Timestamp,
 }
 
-/// The user or group an inline policy or a managed-policy attachment belongs to.
+/// The user, group or role an inline policy or a managed-policy attachment belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicyOwner<'a> {
     /// A user, by name.
     User(&'a str),
     /// A group, by name.
     Group(&'a str),
+    /// A role, by name.
+    Role(&'a str),
+}
+
+impl<'a> From<Entity<'a>> for PolicyOwner<'a> {
+    fn from(e: Entity<'a>) -> Self {
+        match e {
+            Entity::User(n) => Self::User(n),
+            Entity::Role(n) => Self::Role(n),
+        }
+    }
 }
 
 /// Whether an access key may sign requests.
@@ -233,7 +317,36 @@ pub trait IamStore: fmt::Debug + Send + Sync + 'static {
     /// Lists the groups of a user, by name.
     async fn groups_for_user(&self, user: &str) -> IamResult<Vec<IamGroup>>;
 
-    /// Creates or replaces an inline policy of a user or group.
+    /// Creates a role; `AlreadyExists` if the name is taken.
+    async fn create_role(&self, role: IamRole) -> IamResult<IamRole>;
+    /// Returns a role by name.
+    async fn role(&self, name: &str) -> IamResult<IamRole>;
+    /// Lists roles whose path starts with `path_prefix`, by name.
+    async fn list_roles(&self, path_prefix: &str) -> IamResult<Vec<IamRole>>;
+    /// Changes a role's description and maximum session duration.
+    async fn update_role(&self, name: &str, update: RoleUpdate) -> IamResult<()>;
+    /// Replaces a role's trust policy.
+    async fn update_assume_role_policy(&self, name: &str, document: &str) -> IamResult<()>;
+    /// Deletes a role that has no inline policies or attachments left.
+    async fn delete_role(&self, name: &str) -> IamResult<()>;
+
+    /// Adds tags to a user or role, replacing the values of keys it has; at most
+    /// [`MAX_TAGS_PER_ENTITY`] in all.
+    async fn tag_entity(&self, entity: Entity<'_>, tags: &Tags) -> IamResult<()>;
+    /// Removes the tags with these keys from a user or role; unknown keys are ignored.
+    async fn untag_entity(&self, entity: Entity<'_>, keys: &[String]) -> IamResult<()>;
+    /// Sets (`Some`) or removes (`None`) the permissions boundary of a user or role.
+    async fn set_permissions_boundary(
+        &self,
+        entity: Entity<'_>,
+        policy_arn: Option<&str>,
+    ) -> IamResult<()>;
+    /// Returns how many users and roles use a policy as their permissions boundary.
+    async fn boundary_usage_count(&self, policy_arn: &str) -> IamResult<u64>;
+    /// Lists the users, groups and roles a managed policy is attached to, by kind and name.
+    async fn policy_entities(&self, policy_arn: &str) -> IamResult<Vec<PolicyEntity>>;
+
+    /// Creates or replaces an inline policy of a user, group or role.
     async fn put_inline_policy(
         &self,
         owner: PolicyOwner<'_>,
@@ -242,7 +355,7 @@ pub trait IamStore: fmt::Debug + Send + Sync + 'static {
     ) -> IamResult<()>;
     /// Returns the document of an inline policy.
     async fn inline_policy(&self, owner: PolicyOwner<'_>, name: &str) -> IamResult<String>;
-    /// Lists the inline policies of a user or group as `(name, document)`, by name.
+    /// Lists the inline policies of a user, group or role as `(name, document)`, by name.
     async fn list_inline_policies(
         &self,
         owner: PolicyOwner<'_>,
@@ -278,17 +391,17 @@ pub trait IamStore: fmt::Debug + Send + Sync + 'static {
     async fn policy(&self, arn: &str) -> IamResult<ManagedPolicyRecord>;
     /// Lists customer managed policies whose path starts with `path_prefix`, by name.
     async fn list_policies(&self, path_prefix: &str) -> IamResult<Vec<ManagedPolicyRecord>>;
-    /// Returns how many users and groups a policy is attached to.
+    /// Returns how many users, groups and roles a policy is attached to.
     async fn attachment_count(&self, arn: &str) -> IamResult<u64>;
-    /// Deletes a customer managed policy that is attached nowhere and has only its default
-    /// version left.
+    /// Deletes a customer managed policy that is attached nowhere, bounds no user or role and
+    /// has only its default version left.
     async fn delete_policy(&self, arn: &str) -> IamResult<()>;
 
-    /// Attaches a managed policy (customer or AWS) to a user or group, at most
+    /// Attaches a managed policy (customer or AWS) to a user, group or role, at most
     /// [`MAX_ATTACHED_POLICIES`]; attaching twice is a no-op.
     async fn attach_policy(&self, owner: PolicyOwner<'_>, policy_arn: &str) -> IamResult<()>;
-    /// Detaches a managed policy from a user or group.
+    /// Detaches a managed policy from a user, group or role.
     async fn detach_policy(&self, owner: PolicyOwner<'_>, policy_arn: &str) -> IamResult<()>;
-    /// Lists the ARNs of the managed policies attached to a user or group, sorted.
+    /// Lists the ARNs of the managed policies attached to a user, group or role, sorted.
     async fn attached_policies(&self, owner: PolicyOwner<'_>) -> IamResult<Vec<String>>;
 }

@@ -6,7 +6,9 @@
 //! concurrency (`revisionId`), idempotency (`clientToken`) and the asynchronous status
 //! transitions live behind the trait, so several ampd nodes sharing one database behave like one
 //! service. [`SqliteStore`] is the embedded default. IAM users, groups, access keys and
-//! policies live behind the separate [`IamStore`] trait, which [`SqliteStore`] implements too.
+//! policies, roles, tags and permissions boundaries live behind the separate [`IamStore`] trait,
+//! which [`SqliteStore`] implements too; `iam_store_conformance!` (feature `testsuite`) runs
+//! its conformance suite.
 //!
 //! The data plane talks to a [`MetricsBackend`], per tenant (= workspace): write a decoded
 //! remote-write batch, run PromQL given as a string (so a remote engine could take the whole
@@ -28,16 +30,20 @@ mod iam;
 mod local;
 mod metrics;
 mod model;
+mod oidc;
 mod sqlite;
 mod store;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;
 
 pub use error::{ResourceType, StoreError, StoreResult};
+#[cfg(any(test, feature = "testsuite"))]
+pub use iam::testsuite as iam_testsuite;
 pub use iam::{
-    AccessKeyRecord, AccessKeyStatus, IamGroup, IamResult, IamStore, IamStoreError, IamUser,
-    MAX_ACCESS_KEYS_PER_USER, MAX_ATTACHED_POLICIES, MAX_GROUPS_PER_USER, MAX_POLICY_VERSIONS,
-    ManagedPolicyRecord, PolicyOwner, PolicyVersion,
+    AccessKeyRecord, AccessKeyStatus, Entity, EntityKind, IamGroup, IamResult, IamRole, IamStore,
+    IamStoreError, IamUser, MAX_ACCESS_KEYS_PER_USER, MAX_ATTACHED_POLICIES, MAX_GROUPS_PER_USER,
+    MAX_POLICY_VERSIONS, MAX_TAGS_PER_ENTITY, ManagedPolicyRecord, PolicyEntity, PolicyOwner,
+    PolicyVersion, RoleUpdate,
 };
 pub use local::{LocalBackend, LocalOptions, MaintenanceTask, TsdbQueryable};
 #[cfg(any(test, feature = "testsuite"))]
@@ -54,5 +60,6 @@ pub use model::{
     Scraper, ScraperFilter, ScraperLoggingConfiguration, ScraperSpec, Status, Tags, Timestamp,
     Workspace, WorkspaceConfiguration, WorkspaceConfigurationUpdate,
 };
+pub use oidc::{MAX_OIDC_PROVIDERS, OidcProviderRecord, OidcProviderStore};
 pub use sqlite::SqliteStore;
 pub use store::MetadataStore;

@@ -19,6 +19,7 @@ use crate::model::{
 use crate::store::MetadataStore;
 
 mod iam;
+mod oidc;
 
 type Tx = Transaction<'static, Sqlite>;
 

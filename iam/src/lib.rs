@@ -7,7 +7,10 @@
 //!   generators for access key ids and secrets.
 //! - [`Principal`]: who signed.
 //! - [`aps`]: the AMP action catalogue, the checks per operation and the AWS managed policies.
-//! - [`policy`]: the IAM policy language and its evaluator ([`policy::evaluate`]).
+//! - [`policy`]: the IAM policy language and its evaluator ([`policy::evaluate`]), and trust
+//!   policies ([`policy::evaluate_trust`]).
+//! - [`sts`]: STS sessions sealed into their tokens, STS parameter checks, OIDC web identity
+//!   tokens.
 //!
 //! Nothing here does I/O: the clock is passed in and credentials come through the store trait.
 //!
@@ -63,6 +66,7 @@ pub mod policy;
 mod principal;
 mod secret;
 pub mod sigv4;
+pub mod sts;
 
 pub use principal::{
     CredentialStore, CredentialStoreError, KeyStatus, Principal, PrincipalKind, SessionBinding,

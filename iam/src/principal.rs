@@ -5,6 +5,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+use crate::policy::AttachedPolicy;
 use crate::secret::{SecretKey, SessionToken};
 
 /// The kind of identity behind a request.
@@ -80,6 +81,9 @@ pub struct SessionBinding {
     pub token: SessionToken,
     /// When the session's credentials stop working.
     pub expires_at: SystemTime,
+    /// Session policies (`Policy`, `PolicyArns` of the STS call); `None` when the session was
+    /// created without any, so that only the identity's own policies apply.
+    pub policies: Option<Vec<AttachedPolicy>>,
 }
 
 /// What a [`CredentialStore`] knows about one access key.

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use ampd_iam::policy::{
     AttachedPolicy, AuthzRequest, Decision, ImplicitDenyReason, Policy, PolicyKind, PolicySet,
-    RequestContext, evaluate,
+    RequestContext, evaluate, evaluate_trust,
 };
 use ampd_iam::{Principal, PrincipalKind};
 
@@ -1095,6 +1095,29 @@ const ALLOW_ASSUMED_ROLE_TYPE: &str = r#"{"Version":"2012-10-17","Statement":{"E
 const ALLOW_ROLE_ARN_COND: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"aps:*","Resource":"*","Condition":{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::111122223333:role/writer"}}}}"#;
 const ALLOW_OWN_ACCOUNT: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"aps:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalAccount":"111122223333"}}}}"#;
 
+const BOUNDARY_QUERY_WILDCARD: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"aps:Query*","Resource":"*"}}"#;
+const BOUNDARY_NOT_DELETE: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"aps:Delete*","Resource":"*"}}"#;
+const BOUNDARY_TEAM_TAG: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"aps:*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"obs"}}}}"#;
+const BOUNDARY_OTHER_TEAM: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"aps:*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"billing"}}}}"#;
+const BOUNDARY_NOT_WS1: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"aps:*","NotResource":"arn:aws:aps:us-east-1:111122223333:workspace/ws-1"}}"#;
+const BOUNDARY_DENY_TAGGED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"aps:*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"obs"}}}]}"#;
+const ALLOW_OTHER_WS: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"aps:*","Resource":"arn:aws:aps:us-east-1:111122223333:workspace/ws-2"}}"#;
+const RP_ALICE_WILDCARD: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111122223333:user/bob","arn:aws:iam::111122223333:user/alice"]},"Action":"aps:Query*","Resource":"*"}}"#;
+const RP_ALICE_OTHER_WS: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"aps:QueryMetrics","Resource":"arn:aws:aps:us-east-1:111122223333:workspace/ws-2"}}"#;
+const RP_ALICE_NOT_ACTION: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"NotAction":"aps:RemoteWrite","Resource":"*"}}"#;
+const RP_ALICE_FROM_NETWORK: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"aps:QueryMetrics","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}}"#;
+const RP_ALICE_TEAM_TAG: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"aps:QueryMetrics","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"obs"}}}}"#;
+const RP_DENY_OFF_NETWORK: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"aps:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"billing"}}}}"#;
+const RP_ALLOW_AND_DENY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"aps:*","Resource":"*"},{"Sid":"NoWrite","Effect":"Deny","Principal":"*","Action":"aps:RemoteWrite","Resource":"*"}]}"#;
+
+const ROLE: &str = "arn:aws:iam::111122223333:role/writer";
+const TRUST_ACCOUNT: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}}"#;
+const TRUST_ALICE: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":["sts:AssumeRole","sts:TagSession"]}}"#;
+const TRUST_SERVICE: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"aps.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
+const DENY_ALL_STS: &str =
+    r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"sts:*","Resource":"*"}}"#;
+const ALLOW_ASSUME: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::111122223333:role/*"}}"#;
+
 #[test]
 fn evaluation_logic() {
     use ImplicitDenyReason::*;
@@ -1305,6 +1328,148 @@ fn evaluation_logic() {
         .who(session())
         .id(ALLOW_ROLE_ARN_COND),
         Case::new("principal account", Allowed(Some(Identity))).id(ALLOW_OWN_ACCOUNT),
+        // Trust policies: a role's resource policy, evaluated for sts:AssumeRole on the role.
+        Case::new("trust names the account only", Implicit(NoIdentityPolicy))
+            .resource_policy(TRUST_ACCOUNT)
+            .on("sts:AssumeRole", ROLE),
+        Case::new(
+            "trust names the account, identity allows",
+            Allowed(Some(Identity)),
+        )
+        .id(ALLOW_ASSUME)
+        .resource_policy(TRUST_ACCOUNT)
+        .on("sts:AssumeRole", ROLE),
+        Case::new("trust names the user", Allowed(Some(Resource)))
+            .resource_policy(TRUST_ALICE)
+            .on("sts:AssumeRole", ROLE),
+        Case::new("trust names a service", Implicit(NoIdentityPolicy))
+            .resource_policy(TRUST_SERVICE)
+            .on("sts:AssumeRole", ROLE),
+        // Permissions boundaries.
+        Case::new("boundary wildcard action", Allowed(Some(Identity)))
+            .id(ALLOW_APS)
+            .boundary(BOUNDARY_QUERY_WILDCARD),
+        Case::new("boundary wildcard misses", Implicit(NoPermissionsBoundary))
+            .id(ALLOW_APS)
+            .boundary(BOUNDARY_QUERY_WILDCARD)
+            .on("aps:CreateWorkspace", "*"),
+        Case::new("boundary NotAction allows others", Allowed(Some(Identity)))
+            .id(ALLOW_APS)
+            .boundary(BOUNDARY_NOT_DELETE),
+        Case::new(
+            "boundary NotAction leaves listed out",
+            Implicit(NoPermissionsBoundary),
+        )
+        .id(ALLOW_APS)
+        .boundary(BOUNDARY_NOT_DELETE)
+        .on("aps:DeleteWorkspace", WS),
+        Case::new("boundary condition holds", Allowed(Some(Identity)))
+            .id(ALLOW_APS)
+            .boundary(BOUNDARY_TEAM_TAG),
+        Case::new("boundary condition fails", Implicit(NoPermissionsBoundary))
+            .id(ALLOW_APS)
+            .boundary(BOUNDARY_OTHER_TEAM),
+        Case::new(
+            "boundary NotResource excludes",
+            Implicit(NoPermissionsBoundary),
+        )
+        .id(ALLOW_APS)
+        .boundary(BOUNDARY_NOT_WS1),
+        Case::new(
+            "boundary NotResource includes others",
+            Allowed(Some(Identity)),
+        )
+        .id(ALLOW_APS)
+        .boundary(BOUNDARY_NOT_WS1)
+        .on(
+            "aps:QueryMetrics",
+            "arn:aws:aps:us-east-1:111122223333:workspace/ws-2",
+        ),
+        Case::new(
+            "boundary conditional deny",
+            ExplicitDeny(PermissionsBoundary),
+        )
+        .id(ALLOW_APS)
+        .boundary(BOUNDARY_DENY_TAGGED),
+        Case::new(
+            "boundary deny beats resource grant",
+            ExplicitDeny(PermissionsBoundary),
+        )
+        .boundary(DENY_APS)
+        .resource_policy(RP_ALICE),
+        Case::new("identity deny with boundary", ExplicitDeny(Identity))
+            .id(ALLOW_APS)
+            .id(DENY_APS)
+            .boundary(ALLOW_APS),
+        Case::new(
+            "boundary on account delegation",
+            Implicit(NoPermissionsBoundary),
+        )
+        .id(ALLOW_APS)
+        .boundary(ALLOW_WRITE)
+        .resource_policy(RP_ACCOUNT),
+        Case::new("boundary does not bind root", Allowed(None))
+            .who(root())
+            .boundary(ALLOW_WRITE),
+        // Workspace resource policies in the same account.
+        Case::new("resource policy principal list", Allowed(Some(Resource)))
+            .resource_policy(RP_ALICE_WILDCARD),
+        Case::new(
+            "resource policy on another workspace",
+            Implicit(NoIdentityPolicy),
+        )
+        .resource_policy(RP_ALICE_OTHER_WS),
+        Case::new("identity on another workspace", Implicit(NoIdentityPolicy)).id(ALLOW_OTHER_WS),
+        Case::new(
+            "identity elsewhere, resource policy here",
+            Allowed(Some(Resource)),
+        )
+        .id(ALLOW_OTHER_WS)
+        .resource_policy(RP_ALICE),
+        Case::new("resource policy NotAction", Allowed(Some(Resource)))
+            .resource_policy(RP_ALICE_NOT_ACTION),
+        Case::new(
+            "resource policy NotAction leaves listed out",
+            Implicit(NoIdentityPolicy),
+        )
+        .resource_policy(RP_ALICE_NOT_ACTION)
+        .on("aps:RemoteWrite", WS),
+        Case::new(
+            "resource policy condition without source ip",
+            Implicit(NoIdentityPolicy),
+        )
+        .resource_policy(RP_ALICE_FROM_NETWORK),
+        Case::new("resource policy principal tag", Allowed(Some(Resource)))
+            .resource_policy(RP_ALICE_TEAM_TAG),
+        Case::new("identity deny beats resource grant", ExplicitDeny(Identity))
+            .id(DENY_APS)
+            .resource_policy(RP_ALICE),
+        Case::new("resource deny condition not met", Allowed(Some(Identity)))
+            .id(ALLOW_APS)
+            .resource_policy(RP_DENY_OFF_NETWORK),
+        Case::new(
+            "resource allow and deny, allowed action",
+            Allowed(Some(Resource)),
+        )
+        .resource_policy(RP_ALLOW_AND_DENY),
+        Case::new(
+            "resource allow and deny, denied action",
+            ExplicitDeny(Resource),
+        )
+        .id(ALLOW_APS)
+        .resource_policy(RP_ALLOW_AND_DENY)
+        .on("aps:RemoteWrite", WS),
+        Case::new("resource policy either suffices", Allowed(Some(Resource)))
+            .id(ALLOW_WRITE)
+            .resource_policy(RP_ALICE),
+        Case::new(
+            "session grant by resource policy with session deny",
+            ExplicitDeny(Session),
+        )
+        .who(session())
+        .session(DENY_APS)
+        .resource_policy(RP_SESSION)
+        .on("aps:RemoteWrite", WS),
         Case::new("principal account of outsider", Implicit(NoIdentityPolicy))
             .who(outsider())
             .id(ALLOW_OWN_ACCOUNT)
@@ -1426,5 +1591,71 @@ fn decisions_explain_themselves() {
         Decision::Allowed(None)
             .access_denied_message("arn:x", "a:b", "*")
             .is_none()
+    );
+}
+
+#[test]
+fn trust_policies_must_allow_the_caller() {
+    use ImplicitDenyReason::*;
+    // (identity policies, trust policy, caller, decision)
+    let cases: &[(&[&str], &str, Principal, &str)] = &[
+        (&[], TRUST_ALICE, alice(), "allowed"),
+        (&[], TRUST_ACCOUNT, alice(), "implicitDeny"),
+        (&[ALLOW_ASSUME], TRUST_ACCOUNT, alice(), "allowed"),
+        (&[ALLOW_ASSUME], TRUST_SERVICE, alice(), "implicitDeny"),
+        (&[ALLOW_ASSUME], TRUST_ALICE, outsider(), "implicitDeny"),
+        (
+            &[ALLOW_ASSUME, DENY_ALL_STS],
+            TRUST_ALICE,
+            alice(),
+            "explicitDeny",
+        ),
+    ];
+    for (i, (ids, trust, who, want)) in cases.iter().enumerate() {
+        let identity: Vec<AttachedPolicy> = ids
+            .iter()
+            .map(|j| attached(j, PolicyKind::Identity))
+            .collect();
+        let trust = AttachedPolicy::new(
+            "trust",
+            PolicyKind::Resource,
+            Arc::new(Policy::parse_trust(trust).unwrap()),
+        );
+        let ctx = RequestContext::for_principal(who, SystemTime::UNIX_EPOCH);
+        let req = AuthzRequest {
+            principal: who,
+            action: "sts:AssumeRole",
+            resource: ROLE,
+            context: &ctx,
+        };
+        let set = PolicySet {
+            identity: &identity,
+            resource: Some(&trust),
+            ..Default::default()
+        };
+        let decision = evaluate_trust(&req, &set);
+        assert_eq!(decision.eval_decision(), *want, "case {i}: {decision:?}");
+    }
+    // An identity allow alone, which `evaluate` accepts for a workspace, does not let a caller
+    // into a role whose trust policy names someone else.
+    let identity = [attached(ALLOW_ASSUME, PolicyKind::Identity)];
+    let trust = attached(TRUST_SERVICE, PolicyKind::Resource);
+    let who = alice();
+    let ctx = RequestContext::for_principal(&who, SystemTime::UNIX_EPOCH);
+    let req = AuthzRequest {
+        principal: &who,
+        action: "sts:AssumeRole",
+        resource: ROLE,
+        context: &ctx,
+    };
+    let set = PolicySet {
+        identity: &identity,
+        resource: Some(&trust),
+        ..Default::default()
+    };
+    assert!(evaluate(&req, &set).is_allowed());
+    assert_eq!(
+        evaluate_trust(&req, &set),
+        Decision::ImplicitDeny(NoResourcePolicy)
     );
 }

@@ -49,6 +49,7 @@ impl CredentialStore for Store {
         let session = (access_key_id == "ASIATEMPORARY").then(|| SessionBinding {
             token: SessionToken::new(TOKEN),
             expires_at: t0() + Duration::from_secs(3600),
+            policies: None,
         });
         Ok(Some(StoredCredential {
             secret: SecretKey::new(SECRET),

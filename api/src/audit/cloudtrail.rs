@@ -134,7 +134,7 @@ async fn serve(auth: &Authenticator, req: Request) -> Result<Vec<u8>, JsonError>
         resource: "*".to_owned(),
         context: auth.base_context(&parts, &caller.principal),
     };
-    auth.authorize(&caller.principal, &[check]).await?;
+    auth.authorize(&caller, &[check]).await?;
     let trail = parts
         .extensions
         .get::<Auditor>()

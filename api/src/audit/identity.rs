@@ -110,6 +110,7 @@ mod tests {
             },
             access_key_id: "AKIAEXAMPLE".into(),
             presigned: false,
+            session_policies: None,
         }
     }
 

@@ -21,6 +21,8 @@ use sha2::{Digest, Sha256};
 
 use super::Identities;
 use super::query::{Form, IamError, VERSION, Xml, respond};
+use super::roles::{self, user_summary_xml, user_xml};
+use super::simulate;
 use crate::auth::{Authenticator, Caller, Check, read_body};
 use crate::trace::RequestId;
 
@@ -34,6 +36,8 @@ const DOCUMENT_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
 const MAX_USER_INLINE_POLICY: usize = 2048;
 /// Largest inline group policy, counted without whitespace (IAM's quota).
 const MAX_GROUP_INLINE_POLICY: usize = 5120;
+/// Largest inline role policy, counted without whitespace (IAM's quota).
+const MAX_ROLE_INLINE_POLICY: usize = 10_240;
 /// Largest managed policy document, counted without whitespace (IAM's quota).
 const MAX_MANAGED_POLICY: usize = 6144;
 
@@ -41,14 +45,15 @@ macro_rules! iam_operations {
     ($($op:ident),* $(,)?) => {
         /// One supported IAM operation.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        enum IamOp { $($op),* }
+        pub(super) enum IamOp { $($op),* }
 
         impl IamOp {
             fn parse(action: &str) -> Option<Self> {
                 match action { $(stringify!($op) => Some(Self::$op),)* _ => None }
             }
 
-            fn name(self) -> &'static str {
+            /// Returns the wire name (`CreateRole`).
+            pub(super) fn name(self) -> &'static str {
                 match self { $(Self::$op => stringify!($op)),* }
             }
 
@@ -71,6 +76,18 @@ iam_operations! {
     AddUserToGroup, RemoveUserFromGroup, ListGroupsForUser,
     PutGroupPolicy, GetGroupPolicy, ListGroupPolicies, DeleteGroupPolicy,
     AttachGroupPolicy, DetachGroupPolicy, ListAttachedGroupPolicies,
+    // Roles (roles.rs).
+    CreateRole, GetRole, ListRoles, DeleteRole,
+    UpdateRole, UpdateRoleDescription, UpdateAssumeRolePolicy,
+    PutRolePolicy, GetRolePolicy, ListRolePolicies, DeleteRolePolicy,
+    AttachRolePolicy, DetachRolePolicy, ListAttachedRolePolicies,
+    ListEntitiesForPolicy,
+    // Tags and permissions boundaries of users and roles (roles.rs).
+    TagUser, UntagUser, ListUserTags, TagRole, UntagRole, ListRoleTags,
+    PutUserPermissionsBoundary, DeleteUserPermissionsBoundary,
+    PutRolePermissionsBoundary, DeleteRolePermissionsBoundary,
+    // The policy simulator (simulate.rs).
+    SimulatePrincipalPolicy, SimulateCustomPolicy,
 }
 
 /// Serves one IAM request (a form-encoded `Action` on `POST /`).
@@ -81,12 +98,15 @@ pub async fn handle(auth: &Authenticator, req: Request) -> Response {
         .map(|r| r.0.clone())
         .unwrap_or_default();
     match serve(auth, req).await {
-        Ok((op, result)) => respond(op.name(), result, &request_id),
+        Ok((name, result)) => respond(name, result, &request_id),
         Err(e) => e.into_response_with(&request_id),
     }
 }
 
-async fn serve(auth: &Authenticator, req: Request) -> Result<(IamOp, Option<Xml>), IamError> {
+async fn serve(
+    auth: &Authenticator,
+    req: Request,
+) -> Result<(&'static str, Option<Xml>), IamError> {
     let (parts, body) = req.into_parts();
     let bytes = read_body(body)
         .await
@@ -94,6 +114,9 @@ async fn serve(auth: &Authenticator, req: Request) -> Result<(IamOp, Option<Xml>
     let caller = auth.authenticate(&parts, &bytes, "iam").await?;
     let form = Form::parse(&bytes);
     let action = form.required("Action")?;
+    if let Some(op) = super::oidc::OidcOp::parse(action) {
+        return super::oidc::serve(op, auth, &parts, &form, &caller).await;
+    }
     let op = IamOp::parse(action).ok_or_else(|| {
         IamError::new(
             StatusCode::BAD_REQUEST,
@@ -110,13 +133,15 @@ async fn serve(auth: &Authenticator, req: Request) -> Result<(IamOp, Option<Xml>
     }
     let ids = auth.identities();
     let resource = resource(op, &form, ids, &caller).await?;
+    let mut context = auth.base_context(&parts, &caller.principal);
+    roles::add_context(op, &form, ids, &mut context).await?;
     let check = Check {
         action: op.iam_action(),
         resource,
-        context: auth.base_context(&parts, &caller.principal),
+        context,
     };
-    auth.authorize(&caller.principal, &[check]).await?;
-    Ok((op, run(op, &form, ids, &caller).await?))
+    auth.authorize(&caller, &[check]).await?;
+    Ok((op.name(), run(op, &form, ids, &caller).await?))
 }
 
 /// Returns the ARN an operation is authorized on.
@@ -129,7 +154,41 @@ async fn resource(
     use IamOp as O;
     let account = ids.account_id();
     Ok(match op {
-        O::ListUsers | O::ListPolicies | O::ListGroups => "*".to_owned(),
+        O::ListUsers | O::ListPolicies | O::ListGroups | O::ListRoles | O::SimulateCustomPolicy => {
+            "*".to_owned()
+        }
+        O::SimulatePrincipalPolicy => form.required("PolicySourceArn")?.to_owned(),
+        O::CreateRole => {
+            let path = form.get("Path").unwrap_or("/");
+            format!(
+                "arn:aws:iam::{account}:role{path}{}",
+                form.required("RoleName")?
+            )
+        }
+        O::GetRole
+        | O::DeleteRole
+        | O::UpdateRole
+        | O::UpdateRoleDescription
+        | O::UpdateAssumeRolePolicy
+        | O::PutRolePolicy
+        | O::GetRolePolicy
+        | O::ListRolePolicies
+        | O::DeleteRolePolicy
+        | O::AttachRolePolicy
+        | O::DetachRolePolicy
+        | O::ListAttachedRolePolicies
+        | O::TagRole
+        | O::UntagRole
+        | O::ListRoleTags
+        | O::PutRolePermissionsBoundary
+        | O::DeleteRolePermissionsBoundary => {
+            let name = form.required("RoleName")?;
+            match ids.store().role(name).await {
+                Ok(r) => r.arn,
+                Err(_) => format!("arn:aws:iam::{account}:role/{name}"),
+            }
+        }
+        O::ListEntitiesForPolicy => form.required("PolicyArn")?.to_owned(),
         O::CreateGroup => {
             let path = form.get("Path").unwrap_or("/");
             format!(
@@ -206,16 +265,42 @@ async fn run(
     let store = ids.store();
     let mut x = Xml::new();
     match op {
+        O::CreateRole
+        | O::GetRole
+        | O::ListRoles
+        | O::DeleteRole
+        | O::UpdateRole
+        | O::UpdateRoleDescription
+        | O::UpdateAssumeRolePolicy
+        | O::ListEntitiesForPolicy
+        | O::TagUser
+        | O::UntagUser
+        | O::ListUserTags
+        | O::TagRole
+        | O::UntagRole
+        | O::ListRoleTags
+        | O::PutUserPermissionsBoundary
+        | O::DeleteUserPermissionsBoundary
+        | O::PutRolePermissionsBoundary
+        | O::DeleteRolePermissionsBoundary => return roles::run(op, form, ids).await,
+        O::SimulatePrincipalPolicy | O::SimulateCustomPolicy => {
+            return simulate::run(op, form, ids).await;
+        }
         O::CreateUser => {
             let name = valid_name("userName", form.required("UserName")?, 64)?;
             let path = valid_path(form.get("Path").unwrap_or("/"))?;
+            let permissions_boundary = match form.get("PermissionsBoundary") {
+                Some(arn) => Some(roles::boundary_arn(ids, arn).await?),
+                None => None,
+            };
             let user = store
                 .create_user(IamUser {
                     arn: format!("arn:aws:iam::{}:user{path}{name}", ids.account_id()),
                     name: name.to_owned(),
                     user_id: generate_unique_id(UniqueIdKind::User).map_err(internal)?,
                     path: path.to_owned(),
-                    tags: form.tags().into_iter().collect(),
+                    tags: roles::request_tags(form)?,
+                    permissions_boundary,
                     created_at: Timestamp::now(),
                 })
                 .await?;
@@ -241,7 +326,7 @@ async fn run(
             let users = store
                 .list_users(form.get("PathPrefix").unwrap_or("/"))
                 .await?;
-            page(&mut x, "Users", &users, form, user_xml)?;
+            page(&mut x, "Users", &users, form, user_summary_xml)?;
         }
         O::DeleteUser => {
             store.delete_user(form.required("UserName")?).await?;
@@ -289,25 +374,28 @@ async fn run(
                 .await?;
             return Ok(None);
         }
-        O::PutUserPolicy | O::PutGroupPolicy => {
+        O::PutUserPolicy | O::PutGroupPolicy | O::PutRolePolicy => {
             let owner = owner(op, form)?;
             let name = valid_name("policyName", form.required("PolicyName")?, 128)?;
             let document = form.required("PolicyDocument")?;
             let max = match owner {
                 PolicyOwner::User(_) => MAX_USER_INLINE_POLICY,
                 PolicyOwner::Group(_) => MAX_GROUP_INLINE_POLICY,
+                PolicyOwner::Role(_) => MAX_ROLE_INLINE_POLICY,
             };
             check_document(document, max)?;
             store.put_inline_policy(owner, name, document).await?;
             return Ok(None);
         }
-        O::GetUserPolicy | O::GetGroupPolicy => {
+        O::GetUserPolicy | O::GetGroupPolicy | O::GetRolePolicy => {
             let (member, stored) = match owner(op, form)? {
                 PolicyOwner::User(n) => ("UserName", store.user(n).await?.name),
                 PolicyOwner::Group(n) => ("GroupName", store.group(n).await?.name),
+                PolicyOwner::Role(n) => ("RoleName", store.role(n).await?.name),
             };
             let owner = match op {
                 O::GetUserPolicy => PolicyOwner::User(&stored),
+                O::GetRolePolicy => PolicyOwner::Role(&stored),
                 _ => PolicyOwner::Group(&stored),
             };
             let name = form.required("PolicyName")?;
@@ -316,7 +404,7 @@ async fn run(
                 .leaf("PolicyName", name)
                 .leaf("PolicyDocument", &encode_document(&document));
         }
-        O::ListUserPolicies | O::ListGroupPolicies => {
+        O::ListUserPolicies | O::ListGroupPolicies | O::ListRolePolicies => {
             let names: Vec<String> = store
                 .list_inline_policies(owner(op, form)?)
                 .await?
@@ -327,7 +415,7 @@ async fn run(
                 m.text(n);
             })?;
         }
-        O::DeleteUserPolicy | O::DeleteGroupPolicy => {
+        O::DeleteUserPolicy | O::DeleteGroupPolicy | O::DeleteRolePolicy => {
             store
                 .delete_inline_policy(owner(op, form)?, form.required("PolicyName")?)
                 .await?;
@@ -351,7 +439,7 @@ async fn run(
             let group = store.group(form.required("GroupName")?).await?;
             let users = store.group_members(&group.name).await?;
             x.node("Group", |g| group_xml(g, &group));
-            page(&mut x, "Users", &users, form, user_xml)?;
+            page(&mut x, "Users", &users, form, user_summary_xml)?;
         }
         O::ListGroups => {
             let groups = store
@@ -398,11 +486,15 @@ async fn run(
                     updated_at: now,
                 })
                 .await?;
-            x.node("Policy", |p| customer_policy_xml(p, &policy, 0));
+            let unused = Usage {
+                attachments: 0,
+                boundaries: 0,
+            };
+            x.node("Policy", |p| customer_policy_xml(p, &policy, unused));
         }
         O::GetPolicy => {
             let arn = form.required("PolicyArn")?;
-            let count = store.attachment_count(arn).await?;
+            let count = Usage::of(store, arn).await?;
             if let Some(aws) = managed_policy(arn).filter(|p| p.arn == arn) {
                 x.node("Policy", |p| aws_policy_xml(p, aws, count));
             } else {
@@ -420,22 +512,19 @@ async fn run(
             }
             let only_attached = form.get("OnlyAttached") == Some("true");
             let prefix = form.get("PathPrefix").unwrap_or("/");
-            let mut entries: Vec<(PolicyEntry, u64)> = Vec::new();
+            let mut entries: Vec<(PolicyEntry, Usage)> = Vec::new();
             if scope != "Local" && "/".starts_with(prefix) {
                 for aws in MANAGED_POLICIES {
-                    entries.push((
-                        PolicyEntry::Aws(aws),
-                        store.attachment_count(aws.arn).await?,
-                    ));
+                    entries.push((PolicyEntry::Aws(aws), Usage::of(store, aws.arn).await?));
                 }
             }
             if scope != "AWS" {
                 for p in store.list_policies(prefix).await? {
-                    let count = store.attachment_count(&p.arn).await?;
-                    entries.push((PolicyEntry::Customer(p), count));
+                    let usage = Usage::of(store, &p.arn).await?;
+                    entries.push((PolicyEntry::Customer(p), usage));
                 }
             }
-            entries.retain(|(_, n)| !only_attached || *n > 0);
+            entries.retain(|(_, n)| !only_attached || n.attachments > 0);
             page(
                 &mut x,
                 "Policies",
@@ -504,7 +593,7 @@ async fn run(
                 .await?;
             return Ok(None);
         }
-        O::AttachUserPolicy | O::AttachGroupPolicy => {
+        O::AttachUserPolicy | O::AttachGroupPolicy | O::AttachRolePolicy => {
             let owner = owner(op, form)?;
             let arn = form.required("PolicyArn")?;
             let exists = managed_policy(arn).is_some_and(|p| p.arn == arn)
@@ -517,13 +606,15 @@ async fn run(
             store.attach_policy(owner, arn).await?;
             return Ok(None);
         }
-        O::DetachUserPolicy | O::DetachGroupPolicy => {
+        O::DetachUserPolicy | O::DetachGroupPolicy | O::DetachRolePolicy => {
             store
                 .detach_policy(owner(op, form)?, form.required("PolicyArn")?)
                 .await?;
             return Ok(None);
         }
-        O::ListAttachedUserPolicies | O::ListAttachedGroupPolicies => {
+        O::ListAttachedUserPolicies
+        | O::ListAttachedGroupPolicies
+        | O::ListAttachedRolePolicies => {
             let arns = store.attached_policies(owner(op, form)?).await?;
             page(&mut x, "AttachedPolicies", &arns, form, |m, arn| {
                 let name = arn.rsplit('/').next().unwrap_or(arn);
@@ -540,7 +631,7 @@ const MAX_ITEMS: (usize, usize) = (1000, 100);
 /// Writes one page of a listing: at most `MaxItems` items after `Marker`, then `IsTruncated`
 /// and, if more follow, the `Marker` of the next page. Listings are sorted, and a marker is the
 /// offset of the next item in them.
-fn page<T>(
+pub(super) fn page<T>(
     x: &mut Xml,
     name: &str,
     items: &[T],
@@ -580,10 +671,13 @@ fn page<T>(
     Ok(())
 }
 
-/// Returns the user or group a policy operation addresses (`UserName` or `GroupName`).
+/// Returns the user, group or role a policy operation addresses (`UserName`, `GroupName` or
+/// `RoleName`).
 fn owner(op: IamOp, form: &Form) -> Result<PolicyOwner<'_>, IamError> {
     Ok(if op.name().contains("Group") {
         PolicyOwner::Group(form.required("GroupName")?)
+    } else if op.name().contains("Role") {
+        PolicyOwner::Role(form.required("RoleName")?)
     } else {
         PolicyOwner::User(form.required("UserName")?)
     })
@@ -605,12 +699,12 @@ enum PolicyEntry {
     Customer(ManagedPolicyRecord),
 }
 
-fn internal(e: impl std::error::Error + Send + Sync + 'static) -> IamError {
+pub(super) fn internal(e: impl std::error::Error + Send + Sync + 'static) -> IamError {
     IamError::internal(anyhow::Error::new(e))
 }
 
 /// Checks an entity name against IAM's `[\w+=,.@-]+` pattern and length.
-fn valid_name<'a>(member: &str, name: &'a str, max: usize) -> Result<&'a str, IamError> {
+pub(super) fn valid_name<'a>(member: &str, name: &'a str, max: usize) -> Result<&'a str, IamError> {
     let ok = !name.is_empty()
         && name.chars().count() <= max
         && name
@@ -628,7 +722,7 @@ fn valid_name<'a>(member: &str, name: &'a str, max: usize) -> Result<&'a str, Ia
 }
 
 /// Checks a path: `/` or `/segments/`, printable ASCII, at most 512 characters.
-fn valid_path(path: &str) -> Result<&str, IamError> {
+pub(super) fn valid_path(path: &str) -> Result<&str, IamError> {
     let ok = path.len() <= 512
         && path.starts_with('/')
         && path.ends_with('/')
@@ -664,12 +758,12 @@ fn check_document(document: &str, max: usize) -> Result<(), IamError> {
 }
 
 /// Percent-encodes a policy document the way IAM returns it.
-fn encode_document(document: &str) -> String {
+pub(super) fn encode_document(document: &str) -> String {
     utf8_percent_encode(document, DOCUMENT_ENCODE).to_string()
 }
 
 /// Formats a store timestamp as ISO 8601 UTC (`2025-01-02T03:04:05Z`).
-fn iso8601(t: Timestamp) -> String {
+pub(super) fn iso8601(t: Timestamp) -> String {
     let secs = t.0.div_euclid(1000);
     time::OffsetDateTime::from_unix_timestamp(secs)
         .ok()
@@ -678,20 +772,6 @@ fn iso8601(t: Timestamp) -> String {
                 .ok()
         })
         .unwrap_or_default()
-}
-
-fn user_xml(x: &mut Xml, user: &IamUser) {
-    x.leaf("Path", &user.path)
-        .leaf("UserName", &user.name)
-        .leaf("UserId", &user.user_id)
-        .leaf("Arn", &user.arn)
-        .leaf("CreateDate", &iso8601(user.created_at));
-    if !user.tags.is_empty() {
-        let tags: Vec<(&String, &String)> = user.tags.iter().collect();
-        x.list("Tags", &tags, |m, (k, v)| {
-            m.leaf("Key", k).leaf("Value", v);
-        });
-    }
 }
 
 fn group_xml(x: &mut Xml, group: &IamGroup) {
@@ -724,14 +804,33 @@ fn version_xml(x: &mut Xml, v: &PolicyVersion, with_document: bool) {
     }
 }
 
-fn customer_policy_xml(x: &mut Xml, p: &ManagedPolicyRecord, attachments: u64) {
+/// Counts of where a managed policy is used: attachments and permissions boundaries.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    attachments: u64,
+    boundaries: u64,
+}
+
+impl Usage {
+    async fn of(store: &dyn ampd_backends::IamStore, arn: &str) -> Result<Self, IamError> {
+        Ok(Self {
+            attachments: store.attachment_count(arn).await?,
+            boundaries: store.boundary_usage_count(arn).await?,
+        })
+    }
+}
+
+fn customer_policy_xml(x: &mut Xml, p: &ManagedPolicyRecord, usage: Usage) {
     x.leaf("PolicyName", &p.name)
         .leaf("PolicyId", &p.policy_id)
         .leaf("Arn", &p.arn)
         .leaf("Path", &p.path)
         .leaf("DefaultVersionId", &p.default_version_id)
-        .leaf("AttachmentCount", &attachments.to_string())
-        .leaf("PermissionsBoundaryUsageCount", "0")
+        .leaf("AttachmentCount", &usage.attachments.to_string())
+        .leaf(
+            "PermissionsBoundaryUsageCount",
+            &usage.boundaries.to_string(),
+        )
         .leaf("IsAttachable", "true");
     if let Some(d) = &p.description {
         x.leaf("Description", d);
@@ -740,7 +839,7 @@ fn customer_policy_xml(x: &mut Xml, p: &ManagedPolicyRecord, attachments: u64) {
         .leaf("UpdateDate", &iso8601(p.updated_at));
 }
 
-fn aws_policy_xml(x: &mut Xml, p: &ManagedPolicy, attachments: u64) {
+fn aws_policy_xml(x: &mut Xml, p: &ManagedPolicy, usage: Usage) {
     // AWS managed policies have fixed ids; derive a stable one from the ARN.
     let digest = hex::encode_upper(Sha256::digest(p.arn.as_bytes()));
     x.leaf("PolicyName", p.name)
@@ -748,8 +847,11 @@ fn aws_policy_xml(x: &mut Xml, p: &ManagedPolicy, attachments: u64) {
         .leaf("Arn", p.arn)
         .leaf("Path", "/")
         .leaf("DefaultVersionId", p.default_version)
-        .leaf("AttachmentCount", &attachments.to_string())
-        .leaf("PermissionsBoundaryUsageCount", "0")
+        .leaf("AttachmentCount", &usage.attachments.to_string())
+        .leaf(
+            "PermissionsBoundaryUsageCount",
+            &usage.boundaries.to_string(),
+        )
         .leaf("IsAttachable", "true")
         .leaf("Description", p.description);
 }

@@ -43,6 +43,18 @@ impl Form {
         })
     }
 
+    /// Returns the values of a `{name}.member.N` list, in order.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for n in 1.. {
+            match self.get(&format!("{name}.member.{n}")) {
+                Some(v) => out.push(v.to_owned()),
+                None => break,
+            }
+        }
+        out
+    }
+
     /// Returns the `Key`/`Value` pairs of a `Tags.member.N` list.
     pub fn tags(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();

@@ -6,11 +6,12 @@ use sqlx::sqlite::SqliteRow;
 
 use super::SqliteStore;
 use crate::iam::{
-    AccessKeyRecord, AccessKeyStatus, IamGroup, IamResult, IamStore, IamStoreError, IamUser,
-    MAX_ACCESS_KEYS_PER_USER, MAX_ATTACHED_POLICIES, MAX_GROUPS_PER_USER, MAX_POLICY_VERSIONS,
-    ManagedPolicyRecord, PolicyOwner, PolicyVersion,
+    AccessKeyRecord, AccessKeyStatus, Entity, EntityKind, IamGroup, IamResult, IamRole, IamStore,
+    IamStoreError, IamUser, MAX_ACCESS_KEYS_PER_USER, MAX_ATTACHED_POLICIES, MAX_GROUPS_PER_USER,
+    MAX_POLICY_VERSIONS, MAX_TAGS_PER_ENTITY, ManagedPolicyRecord, PolicyEntity, PolicyOwner,
+    PolicyVersion, RoleUpdate,
 };
-use crate::model::Timestamp;
+use crate::model::{Tags, Timestamp};
 
 fn no_user(name: &str) -> IamStoreError {
     IamStoreError::NoSuchEntity(format!("The user with name {name} cannot be found."))
@@ -24,8 +25,85 @@ fn user_from_row(row: &SqliteRow) -> IamResult<IamUser> {
         path: row.try_get("path")?,
         arn: row.try_get("arn")?,
         tags: serde_json::from_str(&tags)?,
+        permissions_boundary: row.try_get("permissions_boundary")?,
         created_at: Timestamp(row.try_get("created_at")?),
     })
+}
+
+fn no_role(name: &str) -> IamStoreError {
+    IamStoreError::NoSuchEntity(format!("The role with name {name} cannot be found."))
+}
+
+fn role_from_row(row: &SqliteRow) -> IamResult<IamRole> {
+    let tags: String = row.try_get("tags")?;
+    let max: i64 = row.try_get("max_session_duration")?;
+    Ok(IamRole {
+        name: row.try_get("name")?,
+        role_id: row.try_get("role_id")?,
+        path: row.try_get("path")?,
+        arn: row.try_get("arn")?,
+        assume_role_policy: row.try_get("assume_role_policy")?,
+        description: row.try_get("description")?,
+        max_session_duration: u32::try_from(max).map_err(|_| {
+            IamStoreError::Internal(format!("unreadable max session duration {max}").into())
+        })?,
+        tags: serde_json::from_str(&tags)?,
+        permissions_boundary: row.try_get("permissions_boundary")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+    })
+}
+
+/// The SQL statements that differ only in the table of a user or role.
+struct EntitySql {
+    tags: &'static str,
+    set_tags: &'static str,
+    set_boundary: &'static str,
+}
+
+fn entity_sql(entity: Entity<'_>) -> EntitySql {
+    match entity {
+        Entity::User(_) => EntitySql {
+            tags: "SELECT name, tags FROM iam_users WHERE name = ?1",
+            set_tags: "UPDATE iam_users SET tags = ?1 WHERE name = ?2",
+            set_boundary: "UPDATE iam_users SET permissions_boundary = ?1 WHERE name = ?2",
+        },
+        Entity::Role(_) => EntitySql {
+            tags: "SELECT name, tags FROM iam_roles WHERE name = ?1",
+            set_tags: "UPDATE iam_roles SET tags = ?1 WHERE name = ?2",
+            set_boundary: "UPDATE iam_roles SET permissions_boundary = ?1 WHERE name = ?2",
+        },
+    }
+}
+
+/// Reads the stored name and tags of a user or role inside `tx`.
+async fn entity_tags(tx: &mut super::Tx, entity: Entity<'_>) -> IamResult<(String, Tags)> {
+    let name = match entity {
+        Entity::User(n) | Entity::Role(n) => n,
+    };
+    let row = sqlx::query(entity_sql(entity).tags)
+        .bind(name)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| match entity {
+            Entity::User(n) => no_user(n),
+            Entity::Role(n) => no_role(n),
+        })?;
+    let tags: String = row.try_get("tags")?;
+    Ok((row.try_get("name")?, serde_json::from_str(&tags)?))
+}
+
+async fn store_tags(
+    tx: &mut super::Tx,
+    entity: Entity<'_>,
+    name: &str,
+    tags: &Tags,
+) -> IamResult<()> {
+    sqlx::query(entity_sql(entity).set_tags)
+        .bind(serde_json::to_string(tags)?)
+        .bind(name)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 fn key_from_row(row: &SqliteRow) -> IamResult<AccessKeyRecord> {
@@ -109,6 +187,11 @@ where
                 .await?
                 .ok_or_else(|| no_group(name))
         }
+        PolicyOwner::Role(name) => sqlx::query_scalar("SELECT name FROM iam_roles WHERE name = ?1")
+            .bind(name)
+            .fetch_optional(exec)
+            .await?
+            .ok_or_else(|| no_role(name)),
     }
 }
 
@@ -123,14 +206,16 @@ async fn count(tx: &mut super::Tx, sql: &'static str, arg: &str) -> IamResult<i6
 impl IamStore for SqliteStore {
     async fn create_user(&self, user: IamUser) -> IamResult<IamUser> {
         let inserted = sqlx::query(
-            "INSERT INTO iam_users (name, user_id, path, arn, tags, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO iam_users \
+             (name, user_id, path, arn, tags, permissions_boundary, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO NOTHING",
         )
         .bind(&user.name)
         .bind(&user.user_id)
         .bind(&user.path)
         .bind(&user.arn)
         .bind(serde_json::to_string(&user.tags)?)
+        .bind(&user.permissions_boundary)
         .bind(user.created_at.0)
         .execute(&self.pool)
         .await?
@@ -443,6 +528,195 @@ impl IamStore for SqliteStore {
         rows.iter().map(group_from_row).collect()
     }
 
+    async fn create_role(&self, role: IamRole) -> IamResult<IamRole> {
+        let inserted = sqlx::query(
+            "INSERT INTO iam_roles (name, role_id, path, arn, assume_role_policy, description, \
+             max_session_duration, tags, permissions_boundary, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&role.name)
+        .bind(&role.role_id)
+        .bind(&role.path)
+        .bind(&role.arn)
+        .bind(&role.assume_role_policy)
+        .bind(&role.description)
+        .bind(i64::from(role.max_session_duration))
+        .bind(serde_json::to_string(&role.tags)?)
+        .bind(&role.permissions_boundary)
+        .bind(role.created_at.0)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Err(IamStoreError::AlreadyExists(format!(
+                "Role with name {} already exists.",
+                role.name
+            )));
+        }
+        Ok(role)
+    }
+
+    async fn role(&self, name: &str) -> IamResult<IamRole> {
+        let row = sqlx::query("SELECT * FROM iam_roles WHERE name = ?1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| no_role(name))?;
+        role_from_row(&row)
+    }
+
+    async fn list_roles(&self, path_prefix: &str) -> IamResult<Vec<IamRole>> {
+        let rows = sqlx::query(
+            "SELECT * FROM iam_roles WHERE substr(path, 1, length(?1)) = ?1 ORDER BY name",
+        )
+        .bind(path_prefix)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(role_from_row).collect()
+    }
+
+    async fn update_role(&self, name: &str, update: RoleUpdate) -> IamResult<()> {
+        let changed = sqlx::query(
+            "UPDATE iam_roles SET description = coalesce(?1, description), \
+             max_session_duration = coalesce(?2, max_session_duration) WHERE name = ?3",
+        )
+        .bind(update.description)
+        .bind(update.max_session_duration.map(i64::from))
+        .bind(name)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(no_role(name));
+        }
+        Ok(())
+    }
+
+    async fn update_assume_role_policy(&self, name: &str, document: &str) -> IamResult<()> {
+        let changed = sqlx::query("UPDATE iam_roles SET assume_role_policy = ?1 WHERE name = ?2")
+            .bind(document)
+            .bind(name)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(no_role(name));
+        }
+        Ok(())
+    }
+
+    async fn delete_role(&self, name: &str) -> IamResult<()> {
+        let mut tx = self.begin_iam().await?;
+        let name = owner_name(&mut *tx, PolicyOwner::Role(name)).await?;
+        for (sql, what) in [
+            (
+                "SELECT COUNT(*) FROM iam_inline_policies \
+                 WHERE owner_kind = 'role' AND owner_name = ?1",
+                "policies",
+            ),
+            (
+                "SELECT COUNT(*) FROM iam_attachments WHERE owner_kind = 'role' AND owner_name = ?1",
+                "attached policies",
+            ),
+        ] {
+            if count(&mut tx, sql, &name).await? > 0 {
+                return Err(IamStoreError::DeleteConflict(format!(
+                    "Cannot delete entity, must remove {what} first."
+                )));
+            }
+        }
+        sqlx::query("DELETE FROM iam_roles WHERE name = ?1")
+            .bind(&name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn tag_entity(&self, entity: Entity<'_>, tags: &Tags) -> IamResult<()> {
+        let mut tx = self.begin_iam().await?;
+        let (name, mut current) = entity_tags(&mut tx, entity).await?;
+        current.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if current.len() > MAX_TAGS_PER_ENTITY {
+            return Err(IamStoreError::LimitExceeded(format!(
+                "The number of tags has reached the maximum limit of {MAX_TAGS_PER_ENTITY}."
+            )));
+        }
+        store_tags(&mut tx, entity, &name, &current).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn untag_entity(&self, entity: Entity<'_>, keys: &[String]) -> IamResult<()> {
+        let mut tx = self.begin_iam().await?;
+        let (name, mut current) = entity_tags(&mut tx, entity).await?;
+        for key in keys {
+            current.remove(key);
+        }
+        store_tags(&mut tx, entity, &name, &current).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_permissions_boundary(
+        &self,
+        entity: Entity<'_>,
+        policy_arn: Option<&str>,
+    ) -> IamResult<()> {
+        let name = owner_name(&self.pool, entity.into()).await?;
+        sqlx::query(entity_sql(entity).set_boundary)
+            .bind(policy_arn)
+            .bind(&name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn boundary_usage_count(&self, policy_arn: &str) -> IamResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM iam_users WHERE permissions_boundary = ?1) + \
+             (SELECT COUNT(*) FROM iam_roles WHERE permissions_boundary = ?1)",
+        )
+        .bind(policy_arn)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn policy_entities(&self, policy_arn: &str) -> IamResult<Vec<PolicyEntity>> {
+        let rows = sqlx::query(
+            "SELECT a.owner_kind AS kind, coalesce(u.name, g.name, r.name) AS name, \
+             coalesce(u.user_id, g.group_id, r.role_id) AS id FROM iam_attachments a \
+             LEFT JOIN iam_users u ON a.owner_kind = 'user' AND u.name = a.owner_name \
+             LEFT JOIN iam_groups g ON a.owner_kind = 'group' AND g.name = a.owner_name \
+             LEFT JOIN iam_roles r ON a.owner_kind = 'role' AND r.name = a.owner_name \
+             WHERE a.policy_arn = ?1 ORDER BY a.owner_kind, a.owner_name",
+        )
+        .bind(policy_arn)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let kind: String = row.try_get("kind")?;
+            let kind = match kind.as_str() {
+                "user" => EntityKind::User,
+                "group" => EntityKind::Group,
+                "role" => EntityKind::Role,
+                other => {
+                    return Err(IamStoreError::Internal(
+                        format!("unreadable attachment owner kind {other:?}").into(),
+                    ));
+                }
+            };
+            out.push(PolicyEntity {
+                kind,
+                name: row.try_get("name")?,
+                id: row.try_get("id")?,
+            });
+        }
+        Ok(out)
+    }
+
     async fn put_inline_policy(
         &self,
         owner: PolicyOwner<'_>,
@@ -730,6 +1004,18 @@ impl IamStore for SqliteStore {
                 "Cannot delete a policy attached to entities.".into(),
             ));
         }
+        let bounded: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM iam_users WHERE permissions_boundary = ?1) + \
+             (SELECT COUNT(*) FROM iam_roles WHERE permissions_boundary = ?1)",
+        )
+        .bind(arn)
+        .fetch_one(&mut *tx)
+        .await?;
+        if bounded > 0 {
+            return Err(IamStoreError::DeleteConflict(
+                "Cannot delete a policy used as a permissions boundary.".into(),
+            ));
+        }
         let versions = count(
             &mut tx,
             "SELECT COUNT(*) FROM iam_policy_versions WHERE policy_arn = ?1",
@@ -783,6 +1069,7 @@ impl IamStore for SqliteStore {
                 match owner {
                     PolicyOwner::User(_) => "User",
                     PolicyOwner::Group(_) => "Group",
+                    PolicyOwner::Role(_) => "Role",
                 }
             )));
         }
@@ -853,6 +1140,7 @@ fn kind(owner: PolicyOwner<'_>) -> &'static str {
     match owner {
         PolicyOwner::User(_) => "user",
         PolicyOwner::Group(_) => "group",
+        PolicyOwner::Role(_) => "role",
     }
 }
 
@@ -878,209 +1166,17 @@ fn no_policy(arn: &str) -> IamStoreError {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
+    use super::SqliteStore;
+    use crate::iam_testsuite::IamHarness;
 
-    use super::*;
-
-    async fn store() -> (tempfile::TempDir, SqliteStore) {
+    async fn make() -> IamHarness {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("m.db")).await.unwrap();
-        (dir, store)
-    }
-
-    fn user(name: &str) -> IamUser {
-        IamUser {
-            name: name.into(),
-            user_id: format!("AIDA{}", name.to_uppercase()),
-            path: "/".into(),
-            arn: format!("arn:aws:iam::123456789012:user/{name}"),
-            tags: BTreeMap::new(),
-            created_at: Timestamp(1),
+        IamHarness {
+            store: std::sync::Arc::new(store),
+            keep: Box::new(dir),
         }
     }
 
-    fn key(id: &str, user: &str) -> AccessKeyRecord {
-        AccessKeyRecord {
-            access_key_id: id.into(),
-            user_name: user.into(),
-            sealed_secret: vec![1, 2, 3],
-            status: AccessKeyStatus::Active,
-            created_at: Timestamp(2),
-        }
-    }
-
-    #[tokio::test]
-    async fn users_keys_and_quotas() {
-        let (_dir, s) = store().await;
-        s.create_user(user("alice")).await.unwrap();
-        assert!(matches!(
-            s.create_user(user("ALICE")).await,
-            Err(IamStoreError::AlreadyExists(_))
-        ));
-        assert_eq!(s.user("Alice").await.unwrap().name, "alice");
-        s.create_access_key(key("AKIA1", "alice")).await.unwrap();
-        s.create_access_key(key("AKIA2", "alice")).await.unwrap();
-        assert!(matches!(
-            s.create_access_key(key("AKIA3", "alice")).await,
-            Err(IamStoreError::LimitExceeded(_))
-        ));
-        let (k, owner) = s.access_key("AKIA1").await.unwrap().unwrap();
-        assert_eq!(
-            (k.sealed_secret, owner.name),
-            (vec![1, 2, 3], "alice".into())
-        );
-        s.update_access_key("alice", "AKIA1", AccessKeyStatus::Inactive)
-            .await
-            .unwrap();
-        let keys = s.list_access_keys("alice").await.unwrap();
-        assert_eq!(keys[0].status, AccessKeyStatus::Inactive);
-        assert!(matches!(
-            s.delete_user("alice").await,
-            Err(IamStoreError::DeleteConflict(_))
-        ));
-        s.delete_access_key("alice", "AKIA1").await.unwrap();
-        s.delete_access_key("alice", "AKIA2").await.unwrap();
-        assert!(s.access_key("AKIA1").await.unwrap().is_none());
-        s.delete_user("alice").await.unwrap();
-        assert!(matches!(
-            s.user("alice").await,
-            Err(IamStoreError::NoSuchEntity(_))
-        ));
-    }
-
-    #[tokio::test]
-    async fn policies_and_attachments() {
-        let (_dir, s) = store().await;
-        s.create_user(user("bob")).await.unwrap();
-        let bob = PolicyOwner::User("bob");
-        s.put_inline_policy(bob, "p1", "{}").await.unwrap();
-        s.put_inline_policy(bob, "p1", "{\"a\":1}").await.unwrap();
-        assert_eq!(s.inline_policy(bob, "p1").await.unwrap(), "{\"a\":1}");
-        assert_eq!(s.list_inline_policies(bob).await.unwrap().len(), 1);
-        let arn = "arn:aws:iam::123456789012:policy/mine";
-        let p = ManagedPolicyRecord {
-            arn: arn.into(),
-            name: "mine".into(),
-            policy_id: "ANPA1".into(),
-            path: "/".into(),
-            description: None,
-            default_version_id: String::new(),
-            document: "{}".into(),
-            created_at: Timestamp(3),
-            updated_at: Timestamp(3),
-        };
-        let created = s.create_policy(p.clone()).await.unwrap();
-        assert_eq!(created.default_version_id, "v1");
-        assert_eq!(s.policy(arn).await.unwrap(), created);
-        assert!(matches!(
-            s.create_policy(p).await,
-            Err(IamStoreError::AlreadyExists(_))
-        ));
-        s.attach_policy(bob, arn).await.unwrap();
-        s.attach_policy(bob, arn).await.unwrap();
-        assert_eq!(s.attachment_count(arn).await.unwrap(), 1);
-        assert!(matches!(
-            s.delete_policy(arn).await,
-            Err(IamStoreError::DeleteConflict(_))
-        ));
-        assert_eq!(s.attached_policies(bob).await.unwrap(), [arn]);
-        s.detach_policy(bob, arn).await.unwrap();
-
-        for n in 2..=5 {
-            let v = s
-                .create_policy_version(arn, &format!("{{\"n\":{n}}}"), n == 3, Timestamp(n))
-                .await
-                .unwrap();
-            assert_eq!(v.version_id, format!("v{n}"));
-        }
-        assert!(matches!(
-            s.create_policy_version(arn, "{}", false, Timestamp(9))
-                .await,
-            Err(IamStoreError::LimitExceeded(_))
-        ));
-        let p = s.policy(arn).await.unwrap();
-        assert_eq!(
-            (p.default_version_id.as_str(), p.document.as_str()),
-            ("v3", "{\"n\":3}")
-        );
-        assert!(matches!(
-            s.delete_policy_version(arn, "v3").await,
-            Err(IamStoreError::DeleteConflict(_))
-        ));
-        assert!(matches!(
-            s.delete_policy(arn).await,
-            Err(IamStoreError::DeleteConflict(_))
-        ));
-        s.set_default_policy_version(arn, "v5", Timestamp(10))
-            .await
-            .unwrap();
-        for v in ["v1", "v2", "v3", "v4"] {
-            s.delete_policy_version(arn, v).await.unwrap();
-        }
-        let versions = s.list_policy_versions(arn).await.unwrap();
-        assert_eq!(versions.len(), 1);
-        assert!(versions[0].is_default);
-        assert!(matches!(
-            s.policy_version(arn, "v1").await,
-            Err(IamStoreError::NoSuchEntity(_))
-        ));
-        s.delete_policy(arn).await.unwrap();
-        assert_eq!(s.list_policies("/").await.unwrap().len(), 0);
-        s.delete_inline_policy(bob, "p1").await.unwrap();
-        s.delete_user("bob").await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn groups_hold_members_and_policies() {
-        let (_dir, s) = store().await;
-        s.create_user(user("carol")).await.unwrap();
-        let group = IamGroup {
-            name: "ops".into(),
-            group_id: "AGPAOPS".into(),
-            path: "/".into(),
-            arn: "arn:aws:iam::123456789012:group/ops".into(),
-            created_at: Timestamp(1),
-        };
-        s.create_group(group.clone()).await.unwrap();
-        assert!(matches!(
-            s.create_group(group).await,
-            Err(IamStoreError::AlreadyExists(_))
-        ));
-        s.add_user_to_group("OPS", "carol").await.unwrap();
-        s.add_user_to_group("ops", "carol").await.unwrap();
-        assert_eq!(s.group_members("ops").await.unwrap()[0].name, "carol");
-        assert_eq!(s.groups_for_user("carol").await.unwrap()[0].name, "ops");
-        let ops = PolicyOwner::Group("ops");
-        s.put_inline_policy(ops, "g", "{}").await.unwrap();
-        s.attach_policy(ops, "arn:aws:iam::aws:policy/X")
-            .await
-            .unwrap();
-        assert_eq!(
-            s.attachment_count("arn:aws:iam::aws:policy/X")
-                .await
-                .unwrap(),
-            1
-        );
-        // A user's and a group's policies do not mix.
-        assert!(
-            s.list_inline_policies(PolicyOwner::User("carol"))
-                .await
-                .unwrap()
-                .is_empty()
-        );
-        for conflict in [s.delete_group("ops").await, s.delete_user("carol").await] {
-            assert!(matches!(conflict, Err(IamStoreError::DeleteConflict(_))));
-        }
-        s.remove_user_from_group("ops", "carol").await.unwrap();
-        s.delete_inline_policy(ops, "g").await.unwrap();
-        s.detach_policy(ops, "arn:aws:iam::aws:policy/X")
-            .await
-            .unwrap();
-        s.delete_group("ops").await.unwrap();
-        s.delete_user("carol").await.unwrap();
-        assert!(matches!(
-            s.group("ops").await,
-            Err(IamStoreError::NoSuchEntity(_))
-        ));
-    }
+    crate::iam_store_conformance!(make);
 }

@@ -149,6 +149,8 @@ pub(crate) struct Condition {
     if_exists: bool,
     /// Lower-case key name.
     key: String,
+    /// The key as the policy spells it.
+    name: String,
     values: Vec<Value>,
 }
 
@@ -194,8 +196,16 @@ impl Condition {
             qualifier,
             if_exists,
             key: key.to_ascii_lowercase(),
+            name: key.to_owned(),
             values,
         })
+    }
+
+    /// Returns the key as the policy spells it, when the condition needs a value the context
+    /// lacks (`…IfExists` and `Null` conditions are satisfied by absence).
+    pub(crate) fn missing_key(&self, ctx: &RequestContext) -> Option<&str> {
+        let absent = ctx.get(&self.key).is_none_or(|v| v.as_slice().is_empty());
+        (absent && !self.if_exists && self.operator != Operator::Null).then_some(self.name.as_str())
     }
 
     /// Evaluates the condition against the request context.

@@ -22,9 +22,11 @@ pub enum DocumentKind {
     /// Identity-based, permissions boundary or session policy: no `Principal`, `Resource`
     /// required, `Sid` alphanumeric.
     Identity,
-    /// Resource-based policy (workspace resource policy, trust policy, key policy): `Principal`
-    /// required.
+    /// Resource-based policy (workspace resource policy, key policy): `Principal` required.
     Resource,
+    /// A role's trust policy: a resource policy on the role itself, so `Principal` is required,
+    /// `Resource` is prohibited and only `sts:` actions may appear.
+    Trust,
 }
 
 /// `Allow` or `Deny`.
@@ -198,6 +200,17 @@ impl PrincipalSet {
         Ok(Self { entries, negated })
     }
 
+    /// Whether the element names the identity provider `provider` (a web identity caller),
+    /// or everyone.
+    fn matches_federated(&self, provider: &str) -> bool {
+        let named = self.entries.iter().any(|e| match e {
+            PrincipalEntry::Everyone => true,
+            PrincipalEntry::Federated(f) => f == provider,
+            _ => false,
+        });
+        named != self.negated
+    }
+
     fn matches(&self, p: &Principal) -> Option<PrincipalMatch> {
         let best = self.entries.iter().filter_map(|e| e.matches(p)).max();
         match (self.negated, best) {
@@ -311,6 +324,24 @@ impl Statement {
             && self.conditions.iter().all(|c| c.evaluate(ctx))
     }
 
+    /// Whether the statement's principal element names the federated identity provider
+    /// `provider` (trust policies of roles for web identity).
+    pub(crate) fn names_federated(&self, provider: &str) -> bool {
+        self.principals
+            .as_ref()
+            .is_some_and(|set| set.matches_federated(provider))
+    }
+
+    /// Returns whether action and resource match, conditions aside. `action` must be
+    /// lower-case.
+    fn targets(&self, action: &str, resource: &str, ctx: &RequestContext) -> bool {
+        self.actions.matches(action, ctx)
+            && self
+                .resources
+                .as_ref()
+                .is_none_or(|r| r.matches(resource, ctx))
+    }
+
     /// How the statement's principal element matches the caller (`Direct` when it has none).
     pub(crate) fn principal_match(&self, p: &Principal) -> Option<PrincipalMatch> {
         match &self.principals {
@@ -379,6 +410,22 @@ impl Policy {
         Self::parse(json, DocumentKind::Resource)
     }
 
+    /// Returns a policy without statements, which allows nothing: what a permissions boundary
+    /// that cannot be resolved amounts to.
+    pub fn empty() -> Self {
+        Self {
+            version: VERSION_2012.to_owned(),
+            id: None,
+            statements: Vec::new(),
+            source: String::new(),
+        }
+    }
+
+    /// Parses a role's trust policy (`AssumeRolePolicyDocument`).
+    pub fn parse_trust(json: &str) -> Result<Self, PolicyError> {
+        Self::parse(json, DocumentKind::Trust)
+    }
+
     /// Returns the `Version`.
     pub fn version(&self) -> &str {
         &self.version
@@ -392,6 +439,30 @@ impl Policy {
     /// Returns the statements.
     pub fn statements(&self) -> &[Statement] {
         &self.statements
+    }
+
+    /// Returns the condition keys that statements about `action` on `resource` test but
+    /// `ctx` lacks, as the policy spells them, without repeats (SimulatePrincipalPolicy's
+    /// `MissingContextValues`).
+    pub fn missing_context_keys(
+        &self,
+        action: &str,
+        resource: &str,
+        ctx: &RequestContext,
+    ) -> Vec<String> {
+        let action = action.to_ascii_lowercase();
+        let mut out: Vec<String> = Vec::new();
+        for st in &self.statements {
+            if !st.targets(&action, resource, ctx) {
+                continue;
+            }
+            for key in st.conditions.iter().filter_map(|c| c.missing_key(ctx)) {
+                if !out.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+                    out.push(key.to_owned());
+                }
+            }
+        }
+        out
     }
 
     /// Returns the JSON text the policy was parsed from.
@@ -410,9 +481,24 @@ fn compile_statement(
         "Deny" => Effect::Deny,
         other => return Err(PolicyError::new(format!("Invalid effect: {other}"))),
     };
-    let actions = match (raw.action, raw.not_action) {
-        (Some(a), None) => ActionSet::compile(a.into_vec(), false)?,
-        (None, Some(a)) => ActionSet::compile(a.into_vec(), true)?,
+    let (action, not_action) = (
+        raw.action.map(OneOrMany::into_vec),
+        raw.not_action.map(OneOrMany::into_vec),
+    );
+    if kind == DocumentKind::Trust
+        && action
+            .iter()
+            .chain(&not_action)
+            .flatten()
+            .any(|a| !a.to_ascii_lowercase().starts_with("sts:"))
+    {
+        return Err(PolicyError::new(
+            "AssumeRolepolicy contained an invalid action",
+        ));
+    }
+    let actions = match (action, not_action) {
+        (Some(a), None) => ActionSet::compile(a, false)?,
+        (None, Some(a)) => ActionSet::compile(a, true)?,
         (None, None) => return Err(PolicyError::new("Policy statement must contain actions.")),
         (Some(_), Some(_)) => return Err(PolicyError::syntax()),
     };
@@ -420,6 +506,9 @@ fn compile_statement(
         return Err(PolicyError::new("Policy statement must contain actions."));
     }
     let resources = match (raw.resource, raw.not_resource) {
+        (Some(_), _) | (_, Some(_)) if kind == DocumentKind::Trust => {
+            return Err(PolicyError::new("Has prohibited field Resource"));
+        }
         (Some(r), None) => Some(ResourceSet::compile(r.into_vec(), false, variables)?),
         (None, Some(r)) => Some(ResourceSet::compile(r.into_vec(), true, variables)?),
         (None, None) if kind == DocumentKind::Identity => {
@@ -432,7 +521,7 @@ fn compile_statement(
         return Err(PolicyError::new("Policy statement must contain resources."));
     }
     let principals = match (raw.principal, raw.not_principal) {
-        (None, None) if kind == DocumentKind::Resource => {
+        (None, None) if kind != DocumentKind::Identity => {
             return Err(PolicyError::new("Missing required field Principal"));
         }
         (None, None) => None,
@@ -498,6 +587,35 @@ mod tests {
         )
         .unwrap();
         assert_eq!(resource.statements()[0].sid(), Some("allow remote write"));
+    }
+
+    #[test]
+    fn lists_missing_context_keys() {
+        let policy = Policy::parse_identity(
+            r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Action":"aps:QueryMetrics","Resource":"*","Condition":{
+                    "IpAddress":{"aws:SourceIp":"10.0.0.0/8"},
+                    "StringEqualsIfExists":{"aws:RequestTag/env":"dev"},
+                    "Null":{"aws:TagKeys":"true"},
+                    "StringEquals":{"aws:username":"alice","aws:PrincipalTag/team":"obs"}}},
+                {"Effect":"Deny","Action":"aps:RemoteWrite","Resource":"*","Condition":{
+                    "Bool":{"aws:SecureTransport":"false"}}}]}"#,
+        )
+        .unwrap();
+        let ctx = RequestContext::new().with("aws:username", "alice");
+        assert_eq!(
+            policy.missing_context_keys("aps:querymetrics", "*", &ctx),
+            ["aws:SourceIp", "aws:PrincipalTag/team"]
+        );
+        assert_eq!(
+            policy.missing_context_keys("aps:RemoteWrite", "*", &ctx),
+            ["aws:SecureTransport"]
+        );
+        assert!(
+            policy
+                .missing_context_keys("aps:ListWorkspaces", "*", &ctx)
+                .is_empty()
+        );
     }
 
     #[test]
@@ -596,6 +714,29 @@ mod tests {
                 "Syntax errors in policy.",
             ),
         ];
+        let trust = [
+            (
+                r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole","Resource":"*"}}"#,
+                "Has prohibited field Resource",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"aps:QueryMetrics"}}"#,
+                "AssumeRolepolicy contained an invalid action",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Action":"sts:AssumeRole"}}"#,
+                "Missing required field Principal",
+            ),
+        ];
+        for (json, want) in trust {
+            assert_eq!(err(json, DocumentKind::Trust), want, "{json}");
+        }
+        assert!(
+            Policy::parse_trust(
+                r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"aps.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}}"#
+            )
+            .is_ok()
+        );
         for (json, kind, want) in cases {
             let got = err(json, kind);
             assert!(got.starts_with(want), "{json}: {got}");

@@ -290,3 +290,24 @@ pub fn evaluate(req: &AuthzRequest<'_>, policies: &PolicySet<'_>) -> Decision {
     }
     Decision::Allowed(Some(identity_allow))
 }
+
+/// Evaluates `sts:AssumeRole` (or `sts:TagSession`, …) on a role whose trust policy is
+/// `policies.resource`. Unlike other resource policies, a trust policy must always allow the
+/// caller: when it names the caller itself it suffices on its own, when it names the caller's
+/// account the caller's identity policies (within its boundary) must allow as well, and an
+/// identity allow without the trust policy's is an implicit deny.
+pub fn evaluate_trust(req: &AuthzRequest<'_>, policies: &PolicySet<'_>) -> Decision {
+    let decision = evaluate(req, policies);
+    if !decision.is_allowed() {
+        return decision;
+    }
+    let action = req.action.to_ascii_lowercase();
+    let trusted = policies
+        .resource
+        .is_some_and(|trust| find(trust, Effect::Allow, req, &action).is_some());
+    if trusted {
+        decision
+    } else {
+        Decision::ImplicitDeny(ImplicitDenyReason::NoResourcePolicy)
+    }
+}

@@ -92,6 +92,8 @@ pub struct Authenticated {
     pub verified: Verified,
     /// Whether the key is temporary and came with a valid session token.
     pub with_session_token: bool,
+    /// The session policies of a temporary key's session, if it has any.
+    pub session_policies: Option<Vec<crate::policy::AttachedPolicy>>,
 }
 
 /// Verifies SigV4 signatures. Holds the configuration and the signing-key cache; share one
@@ -221,6 +223,7 @@ impl Verifier {
         self.check_signature(req, payload, &auth, &checked, &credential.secret)?;
         Ok(Authenticated {
             with_session_token: credential.session.is_some(),
+            session_policies: credential.session.and_then(|s| s.policies),
             principal: credential.principal,
             verified: verified(&auth, &checked),
         })
@@ -550,6 +553,7 @@ mod tests {
             session: Some(SessionBinding {
                 token: SessionToken::new(TOKEN),
                 expires_at: t0() + Duration::from_secs(3600),
+                policies: None,
             }),
             ..long.clone()
         };
