@@ -618,6 +618,51 @@ async fn the_simulator_explains_decisions() {
         "{body}"
     );
 
+    // Roles and groups are simulated from their own policies.
+    t.iam_ok(&[
+        &[
+            ("Action", "CreateRole"),
+            ("RoleName", "sim-role"),
+            ("AssumeRolePolicyDocument", TRUST),
+        ],
+        &[
+            ("Action", "PutRolePolicy"),
+            ("RoleName", "sim-role"),
+            ("PolicyName", "all"),
+            ("PolicyDocument", ALLOW_APS),
+        ],
+        &[("Action", "CreateGroup"), ("GroupName", "sim-group")],
+        &[
+            ("Action", "AttachGroupPolicy"),
+            ("GroupName", "sim-group"),
+            ("PolicyArn", query_access),
+        ],
+    ])
+    .await;
+    for (arn, want) in [
+        (
+            "arn:aws:iam::123456789012:role/sim-role",
+            "<SourcePolicyId>all</SourcePolicyId><SourcePolicyType>role</SourcePolicyType>",
+        ),
+        (
+            "arn:aws:iam::123456789012:group/sim-group",
+            "<SourcePolicyType>aws-managed</SourcePolicyType>",
+        ),
+    ] {
+        let (_, body) = t
+            .iam(&[
+                ("Action", "SimulatePrincipalPolicy"),
+                ("PolicySourceArn", arn),
+                ("ActionNames.member.1", "aps:QueryMetrics"),
+            ])
+            .await;
+        assert!(
+            body.contains("<EvalDecision>allowed</EvalDecision>"),
+            "{body}"
+        );
+        assert!(body.contains(want), "{arn}: {body}");
+    }
+
     let (_, body) = t
         .iam(&[
             ("Action", "SimulatePrincipalPolicy"),
