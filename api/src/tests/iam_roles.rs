@@ -356,6 +356,29 @@ async fn permissions_boundaries_narrow_identity_policies() {
         .iam(&[("Action", "GetPolicy"), ("PolicyArn", &boundary)])
         .await;
     assert_eq!(xml_text(&body, "PermissionsBoundaryUsageCount"), "1");
+    let (_, body) = t
+        .iam(&[
+            ("Action", "ListPolicies"),
+            ("Scope", "Local"),
+            ("OnlyAttached", "true"),
+            ("PolicyUsageFilter", "PermissionsBoundary"),
+        ])
+        .await;
+    assert!(
+        body.contains("<PolicyName>read-only</PolicyName>"),
+        "{body}"
+    );
+    let (_, body) = t
+        .iam(&[
+            ("Action", "ListPolicies"),
+            ("OnlyAttached", "true"),
+            ("PolicyUsageFilter", "PermissionsPolicy"),
+        ])
+        .await;
+    assert!(
+        !body.contains("<PolicyName>read-only</PolicyName>"),
+        "{body}"
+    );
     let (s, _) = t
         .iam(&[("Action", "DeletePolicy"), ("PolicyArn", &boundary)])
         .await;
