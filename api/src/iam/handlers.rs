@@ -524,7 +524,16 @@ async fn run(
                     entries.push((PolicyEntry::Customer(p), usage));
                 }
             }
-            entries.retain(|(_, n)| !only_attached || n.attachments > 0);
+            // OnlyAttached counts the uses PolicyUsageFilter names (by default both).
+            let usage = form.get("PolicyUsageFilter");
+            entries.retain(|(_, n)| {
+                let used = match usage {
+                    Some("PermissionsPolicy") => n.attachments,
+                    Some("PermissionsBoundary") => n.boundaries,
+                    _ => n.attachments + n.boundaries,
+                };
+                !only_attached || used > 0
+            });
             page(
                 &mut x,
                 "Policies",

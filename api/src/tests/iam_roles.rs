@@ -356,6 +356,29 @@ async fn permissions_boundaries_narrow_identity_policies() {
         .iam(&[("Action", "GetPolicy"), ("PolicyArn", &boundary)])
         .await;
     assert_eq!(xml_text(&body, "PermissionsBoundaryUsageCount"), "1");
+    let (_, body) = t
+        .iam(&[
+            ("Action", "ListPolicies"),
+            ("Scope", "Local"),
+            ("OnlyAttached", "true"),
+            ("PolicyUsageFilter", "PermissionsBoundary"),
+        ])
+        .await;
+    assert!(
+        body.contains("<PolicyName>read-only</PolicyName>"),
+        "{body}"
+    );
+    let (_, body) = t
+        .iam(&[
+            ("Action", "ListPolicies"),
+            ("OnlyAttached", "true"),
+            ("PolicyUsageFilter", "PermissionsPolicy"),
+        ])
+        .await;
+    assert!(
+        !body.contains("<PolicyName>read-only</PolicyName>"),
+        "{body}"
+    );
     let (s, _) = t
         .iam(&[("Action", "DeletePolicy"), ("PolicyArn", &boundary)])
         .await;
@@ -617,6 +640,51 @@ async fn the_simulator_explains_decisions() {
         body.contains("<SourcePolicyType>resource</SourcePolicyType>"),
         "{body}"
     );
+
+    // Roles and groups are simulated from their own policies.
+    t.iam_ok(&[
+        &[
+            ("Action", "CreateRole"),
+            ("RoleName", "sim-role"),
+            ("AssumeRolePolicyDocument", TRUST),
+        ],
+        &[
+            ("Action", "PutRolePolicy"),
+            ("RoleName", "sim-role"),
+            ("PolicyName", "all"),
+            ("PolicyDocument", ALLOW_APS),
+        ],
+        &[("Action", "CreateGroup"), ("GroupName", "sim-group")],
+        &[
+            ("Action", "AttachGroupPolicy"),
+            ("GroupName", "sim-group"),
+            ("PolicyArn", query_access),
+        ],
+    ])
+    .await;
+    for (arn, want) in [
+        (
+            "arn:aws:iam::123456789012:role/sim-role",
+            "<SourcePolicyId>all</SourcePolicyId><SourcePolicyType>role</SourcePolicyType>",
+        ),
+        (
+            "arn:aws:iam::123456789012:group/sim-group",
+            "<SourcePolicyType>aws-managed</SourcePolicyType>",
+        ),
+    ] {
+        let (_, body) = t
+            .iam(&[
+                ("Action", "SimulatePrincipalPolicy"),
+                ("PolicySourceArn", arn),
+                ("ActionNames.member.1", "aps:QueryMetrics"),
+            ])
+            .await;
+        assert!(
+            body.contains("<EvalDecision>allowed</EvalDecision>"),
+            "{body}"
+        );
+        assert!(body.contains(want), "{arn}: {body}");
+    }
 
     let (_, body) = t
         .iam(&[
