@@ -29,6 +29,8 @@ pub struct EngineOptions {
     pub lookback_delta_ms: i64,
     /// Most samples a query may hold in memory at once.
     pub max_samples: usize,
+    /// Most series a query may read from storage, summed over its selectors.
+    pub max_series: usize,
     /// Longest a query may run.
     pub timeout: Option<Duration>,
     /// Syntax switches, e.g. experimental functions.
@@ -46,6 +48,7 @@ impl Default for EngineOptions {
         Self {
             lookback_delta_ms: 5 * 60 * 1000,
             max_samples: 50_000_000,
+            max_series: usize::MAX,
             timeout: Some(Duration::from_secs(120)),
             parser: ParserOptions::default(),
             default_subquery_step_ms: 60_000,
@@ -93,6 +96,12 @@ pub enum EngineError {
     /// The query needed more samples than allowed.
     #[error("query processing would load too many samples into memory in query execution")]
     TooManySamples,
+    /// The query read more series than allowed.
+    #[error("the query hit the max number of series limit (limit: {limit} series)")]
+    TooManySeries {
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl EngineError {
@@ -100,7 +109,9 @@ impl EngineError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::Parse(_) | Self::BadQuery(_) => ErrorKind::BadData,
-            Self::Execution(_) | Self::TooManySamples => ErrorKind::Execution,
+            Self::Execution(_) | Self::TooManySamples | Self::TooManySeries { .. } => {
+                ErrorKind::Execution
+            }
             Self::Storage(StorageError::InvalidRegex { .. }) => ErrorKind::BadData,
             Self::Storage(_) => ErrorKind::Internal,
             Self::Timeout => ErrorKind::Timeout,
@@ -110,14 +121,23 @@ impl EngineError {
 }
 
 /// Counters of one query.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueryStats {
     /// Samples read from storage.
     pub samples_loaded: u64,
-    /// Samples the selectors fed into evaluation, summed over steps.
+    /// Samples the selectors fed into evaluation, summed over steps (Prometheus'
+    /// `totalQueryableSamples`, AMP's query samples processed).
     pub samples_processed: u64,
+    /// [`QueryStats::samples_processed`] per evaluation step of the query.
+    pub samples_per_step: Vec<u64>,
+    /// Most samples the query held at once, as counted against the sample limit.
+    pub peak_samples: u64,
     /// Series the selectors read.
     pub series_touched: u64,
+    /// Time spent parsing and checking the query.
+    pub preparation_time: Duration,
+    /// Time spent evaluating it.
+    pub eval_time: Duration,
 }
 
 /// A query's answer.
@@ -165,6 +185,7 @@ pub(crate) struct Limits {
     deadline: Option<Instant>,
     cancel: CancelFlag,
     max_samples: usize,
+    max_series: usize,
 }
 
 impl Limits {
@@ -195,6 +216,7 @@ impl Engine {
             deadline: self.options.timeout.map(|t| Instant::now() + t),
             cancel: cancel.cloned().unwrap_or_default(),
             max_samples: self.options.max_samples,
+            max_series: self.options.max_series,
         }
     }
 
@@ -216,16 +238,19 @@ impl Engine {
         at_ms: i64,
         cancel: Option<&CancelFlag>,
     ) -> Result<QueryResult, EngineError> {
+        let started = Instant::now();
         let expr = parse_with(query, &self.options.parser)?;
         let limits = self.limits(cancel);
-        eval::run(
-            storage,
-            &self.options,
-            &limits,
-            &expr,
-            eval::Steps::instant(at_ms),
-            false,
-        )
+        timed(started, || {
+            eval::run(
+                storage,
+                &self.options,
+                &limits,
+                &expr,
+                eval::Steps::instant(at_ms),
+                false,
+            )
+        })
     }
 
     /// Evaluates `query` from `start` to `end` (ms, inclusive) every `step` ms.
@@ -260,6 +285,7 @@ impl Engine {
                 "end timestamp must not be before start time".into(),
             ));
         }
+        let started = Instant::now();
         let expr = parse_with(query, &self.options.parser)?;
         let vt = expr.value_type();
         if vt != crate::ast::ValueType::InstantVector && vt != crate::ast::ValueType::Scalar {
@@ -269,18 +295,20 @@ impl Engine {
             )));
         }
         let limits = self.limits(cancel);
-        eval::run(
-            storage,
-            &self.options,
-            &limits,
-            &expr,
-            eval::Steps {
-                start,
-                end,
-                interval: step,
-            },
-            true,
-        )
+        timed(started, || {
+            eval::run(
+                storage,
+                &self.options,
+                &limits,
+                &expr,
+                eval::Steps {
+                    start,
+                    end,
+                    interval: step,
+                },
+                true,
+            )
+        })
     }
 
     /// Returns the rewriting the test-script runner uses for its `@` invariance check.
@@ -288,6 +316,18 @@ impl Engine {
         let options = self.options.parser;
         Arc::new(move |q: &str, t: i64| pin_at(q, t, &options))
     }
+}
+
+/// Runs an evaluation that follows preparation begun at `started`, recording both times.
+fn timed(
+    started: Instant,
+    run: impl FnOnce() -> Result<QueryResult, EngineError>,
+) -> Result<QueryResult, EngineError> {
+    let prepared = Instant::now();
+    let mut r = run()?;
+    r.stats.preparation_time = prepared - started;
+    r.stats.eval_time = prepared.elapsed();
+    Ok(r)
 }
 
 impl Evaluator for Engine {
@@ -435,6 +475,58 @@ mod tests {
         std::thread::sleep(Duration::from_millis(2));
         let err = expired.instant(&s, "up_total", 0).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Timeout);
+    }
+
+    #[test]
+    fn series_limit_counts_every_selector() {
+        let s = storage();
+        let e = Engine::new(EngineOptions {
+            max_series: 3,
+            ..EngineOptions::default()
+        });
+        assert!(e.instant(&s, "up_total", 60_000).is_ok());
+        let err = e.instant(&s, "up_total + up_total", 60_000).unwrap_err();
+        assert!(matches!(err, EngineError::TooManySeries { limit: 3 }));
+        assert_eq!(err.kind(), ErrorKind::Execution);
+        assert_eq!(
+            err.to_string(),
+            "the query hit the max number of series limit (limit: 3 series)"
+        );
+    }
+
+    #[test]
+    fn long_series_hit_the_sample_limit_while_loading() {
+        let mut s = MemoryStorage::new();
+        let labels = Labels::from_pairs([("__name__", "dense")]);
+        for i in 0..10_000 {
+            s.append(labels.clone(), i, PointValue::Float(1.0));
+        }
+        let e = Engine::new(EngineOptions {
+            max_samples: 5_000,
+            ..EngineOptions::default()
+        });
+        let err = e
+            .instant(&s, "count_over_time(dense[10s])", 10_000)
+            .unwrap_err();
+        assert!(matches!(err, EngineError::TooManySamples), "{err}");
+    }
+
+    #[test]
+    fn stats_count_samples_per_step() {
+        let e = Engine::default();
+        // Two series, one sample a minute: a 2m window holds 2 samples of each series.
+        let r = e
+            .range(&storage(), "rate(up_total[2m])", 120_000, 240_000, 60_000)
+            .unwrap();
+        assert_eq!(r.stats.samples_per_step, vec![4, 4, 4]);
+        assert_eq!(r.stats.samples_processed, 12);
+        assert!(r.stats.peak_samples >= 4);
+        // Subquery steps are counted at the query step they precede.
+        let r = e
+            .instant(&storage(), "max_over_time(up_total[2m:1m])", 240_000)
+            .unwrap();
+        assert_eq!(r.stats.samples_per_step, vec![r.stats.samples_processed]);
+        assert_eq!(r.stats.samples_processed, 4);
     }
 
     #[test]
