@@ -90,6 +90,8 @@ impl WriteOutcome {
 pub struct QueryLimits {
     /// Most samples a query may hold in memory at once.
     pub max_samples: Option<usize>,
+    /// Most series a query may read, summed over its selectors.
+    pub max_series: Option<usize>,
 }
 
 /// A PromQL instant query.
