@@ -40,9 +40,9 @@ mod services;
 mod trace;
 
 pub use auth::{AuthContext, Authenticator, AuthzError, Caller, Check};
-pub use config::{Cli, Command, Config, ConfigError, ServeArgs};
+pub use config::{Cli, Command, Config, ConfigError, QueryConfig, ServeArgs};
 pub use control::{ControlSettings, ControlState, router as control_router, unknown_operation};
-pub use data::{DataState, router as data_router, sync_tenants};
+pub use data::{DataState, QuerySettings, router as data_router, sync_tenants};
 pub use error::{AwsError, FieldIssue, ValidationReason};
 pub use iam::{
     Identities, ROOT_CREDENTIALS_FILE, ROOT_KEY_FILE, RootAccessKey, RootCredentialsError,

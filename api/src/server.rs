@@ -127,7 +127,8 @@ pub async fn serve(
         metrics.clone(),
         config.region.clone(),
         config.account_id.clone(),
-    );
+    )
+    .with_query_settings(config.query.settings());
     let control = ControlState::new(settings, authenticator, store.clone(), page_tokens);
     let lifecycle = tokio::spawn(settle_loop(
         store.clone(),
