@@ -130,6 +130,10 @@ def test_query_range_and_instant_shapes(workspace, signer):
                              params={"query": "count(up)", "time": str(last)}))
     assert instant["data"] == {"resultType": "vector",
                                "result": [{"metric": {}, "value": [last, "2"]}]}
+    limited = ok(signer.send("GET", api(workspace) + "query",
+                             params={"query": "up", "time": str(last), "limit": "1"}))
+    assert len(limited["data"]["result"]) == 1
+    assert limited["warnings"] == ["results truncated due to limit"]
     scalar = ok(signer.send("GET", api(workspace) + "query", params={"query": "1 + 1"}))
     assert scalar["data"]["resultType"] == "scalar" and scalar["data"]["result"][1] == "2"
 

@@ -3,7 +3,8 @@
 //! A query holds one of its workspace's read slots while it runs, carries the configured
 //! sample and series limits and a timeout (the `timeout` parameter may shorten it), and its
 //! samples processed are metered by the backend. `stats=<anything>` adds Prometheus' `stats`
-//! object to `data`; `stats=all` also lists the samples processed per step.
+//! object to `data`; `stats=all` also lists the samples processed per step. `limit` keeps the
+//! first series of a vector or matrix and warns that the result was truncated.
 
 use std::time::{Duration, Instant};
 
@@ -90,7 +91,11 @@ fn answer(
     took: Duration,
     steps: Option<(i64, i64)>,
 ) -> Response {
-    let data = match result {
+    let limit = match params.limit() {
+        Ok(l) => l,
+        Err(e) => return e.into_response(),
+    };
+    let mut data = match result {
         Ok(d) => d,
         Err(e) => {
             let bad_query = e.kind() == MetricsErrorKind::BadData;
@@ -102,6 +107,7 @@ fn answer(
             return e.into_response();
         }
     };
+    let truncated = limit.is_some_and(|n| truncate_series(&mut data.value, n));
     let mut body = query_data(&data.value);
     if let Some(level) = params.non_empty("stats") {
         let per_step = (level == "all").then(|| steps.unwrap_or((query_time(&data), 1)));
@@ -110,8 +116,30 @@ fn answer(
             stats_json(&data.stats, queued, took, per_step),
         );
     }
-    let (warnings, infos) = render_annotations(&data.annotations, expr);
+    let (mut warnings, infos) = render_annotations(&data.annotations, expr);
+    if truncated {
+        warnings.push("results truncated due to limit".to_owned());
+    }
     respond(JsonValue::Object(body), warnings, infos)
+}
+
+/// Keeps the first `limit` series of a vector or matrix (the `limit` parameter); tells whether
+/// any were cut.
+fn truncate_series(value: &mut ampd_promql::Value, limit: usize) -> bool {
+    let len = match value {
+        ampd_promql::Value::Vector(v) => {
+            let len = v.len();
+            v.truncate(limit);
+            len
+        }
+        ampd_promql::Value::Matrix(m) => {
+            let len = m.len();
+            m.truncate(limit);
+            len
+        }
+        ampd_promql::Value::Scalar(_) | ampd_promql::Value::String(_) => 0,
+    };
+    len > limit
 }
 
 /// The evaluation time of an instant query's result.
@@ -265,6 +293,22 @@ mod tests {
         assert_eq!(q.timeout, Some(Duration::from_secs(5)));
         let q = instant_query(&params(&[("query", "up"), ("timeout", "1h")]), 42, &s).unwrap();
         assert_eq!(q.timeout, Some(s.timeout));
+    }
+
+    #[test]
+    fn limit_truncates_series() {
+        let sample = |job: &str| ampd_promql::Sample {
+            labels: ampd_promql::Labels::from_pairs([("job", job)]),
+            t: 0,
+            value: ampd_promql::PointValue::Float(1.0),
+            drop_name: false,
+        };
+        let mut v = ampd_promql::Value::Vector(vec![sample("a"), sample("b")]);
+        assert!(!truncate_series(&mut v, 2));
+        assert!(truncate_series(&mut v, 1));
+        assert!(matches!(&v, ampd_promql::Value::Vector(v) if v.len() == 1));
+        let mut s = ampd_promql::Value::Scalar(ampd_promql::Scalar { t: 0, v: 1.0 });
+        assert!(!truncate_series(&mut s, 1));
     }
 
     #[test]
