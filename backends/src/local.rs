@@ -94,7 +94,9 @@ fn engine_error(tenant: &TenantId, e: EngineError) -> MetricsError {
         }
         EngineError::Execution(m) => MetricsError::Execution(m),
         EngineError::TooManySamples => MetricsError::TooManySamples,
-        EngineError::TooManySeries { .. } => MetricsError::Execution(e.to_string()),
+        EngineError::TooManySeries { .. } | EngineError::TooManySamplesProcessed { .. } => {
+            MetricsError::Execution(e.to_string())
+        }
         EngineError::Timeout => MetricsError::Timeout,
         EngineError::Canceled => MetricsError::Canceled,
     }
@@ -235,6 +237,9 @@ impl LocalBackend {
         }
         if let Some(max) = limits.max_series {
             options.max_series = max;
+        }
+        if let Some(max) = limits.max_samples_processed {
+            options.max_samples_processed = max;
         }
         ampd_promql::Engine::new(options)
     }
@@ -845,6 +850,10 @@ mod tests {
             (EngineError::Execution("x".into()), K::Execution),
             (EngineError::TooManySamples, K::TooManySamples),
             (EngineError::TooManySeries { limit: 1 }, K::Execution),
+            (
+                EngineError::TooManySamplesProcessed { limit: 1 },
+                K::Execution,
+            ),
             (EngineError::Timeout, K::Timeout),
             (EngineError::Canceled, K::Canceled),
             (

@@ -92,6 +92,8 @@ pub struct QueryLimits {
     pub max_samples: Option<usize>,
     /// Most series a query may read, summed over its selectors.
     pub max_series: Option<usize>,
+    /// Most samples a query may process (AMP's `max_samples_processed_error_threshold`).
+    pub max_samples_processed: Option<u64>,
 }
 
 /// A PromQL instant query.

@@ -31,6 +31,9 @@ pub struct EngineOptions {
     pub max_samples: usize,
     /// Most series a query may read from storage, summed over its selectors.
     pub max_series: usize,
+    /// Most samples a query may process ([`QueryStats::samples_processed`]), AMP's
+    /// `max_samples_processed_error_threshold`.
+    pub max_samples_processed: u64,
     /// Longest a query may run.
     pub timeout: Option<Duration>,
     /// Syntax switches, e.g. experimental functions.
@@ -49,6 +52,7 @@ impl Default for EngineOptions {
             lookback_delta_ms: 5 * 60 * 1000,
             max_samples: 50_000_000,
             max_series: usize::MAX,
+            max_samples_processed: u64::MAX,
             timeout: Some(Duration::from_secs(120)),
             parser: ParserOptions::default(),
             default_subquery_step_ms: 60_000,
@@ -96,6 +100,15 @@ pub enum EngineError {
     /// The query needed more samples than allowed.
     #[error("query processing would load too many samples into memory in query execution")]
     TooManySamples,
+    /// The query processed more samples than allowed.
+    #[error(
+        "query processing would process more samples than the error threshold of {limit} \
+         (max_samples_processed_error_threshold)"
+    )]
+    TooManySamplesProcessed {
+        /// The limit.
+        limit: u64,
+    },
     /// The query read more series than allowed.
     #[error("the query hit the max number of series limit (limit: {limit} series)")]
     TooManySeries {
@@ -109,9 +122,10 @@ impl EngineError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::Parse(_) | Self::BadQuery(_) => ErrorKind::BadData,
-            Self::Execution(_) | Self::TooManySamples | Self::TooManySeries { .. } => {
-                ErrorKind::Execution
-            }
+            Self::Execution(_)
+            | Self::TooManySamples
+            | Self::TooManySeries { .. }
+            | Self::TooManySamplesProcessed { .. } => ErrorKind::Execution,
             Self::Storage(StorageError::InvalidRegex { .. }) => ErrorKind::BadData,
             Self::Storage(_) => ErrorKind::Internal,
             Self::Timeout => ErrorKind::Timeout,
@@ -186,6 +200,7 @@ pub(crate) struct Limits {
     cancel: CancelFlag,
     max_samples: usize,
     max_series: usize,
+    max_samples_processed: u64,
 }
 
 impl Limits {
@@ -217,6 +232,7 @@ impl Engine {
             cancel: cancel.cloned().unwrap_or_default(),
             max_samples: self.options.max_samples,
             max_series: self.options.max_series,
+            max_samples_processed: self.options.max_samples_processed,
         }
     }
 
@@ -492,6 +508,23 @@ mod tests {
             err.to_string(),
             "the query hit the max number of series limit (limit: 3 series)"
         );
+    }
+
+    #[test]
+    fn processed_samples_threshold_stops_queries() {
+        let s = storage();
+        let e = Engine::new(EngineOptions {
+            max_samples_processed: 4,
+            ..EngineOptions::default()
+        });
+        // Two series × two samples in each 2m window: exactly at the threshold.
+        assert!(e.instant(&s, "rate(up_total[2m])", 600_000).is_ok());
+        let err = e.instant(&s, "rate(up_total[3m])", 600_000).unwrap_err();
+        assert!(matches!(
+            err,
+            EngineError::TooManySamplesProcessed { limit: 4 }
+        ));
+        assert_eq!(err.kind(), ErrorKind::Execution);
     }
 
     #[test]

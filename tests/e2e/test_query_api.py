@@ -151,6 +151,15 @@ def test_stats_all_reports_samples_per_step(workspace, signer):
     assert samples["peakSamples"] >= 2
     assert set(stats["timings"]) == {"evalTotalTime", "resultSortTime", "queryPreparationTime",
                                      "innerEvalTime", "execQueueTime", "execTotalTime"}
+    # AMP's samples-processed guardrails.
+    over = {**params, "max_samples_processed_error_threshold": "5"}
+    msg = error(signer.send("GET", api(workspace) + "query_range", params=over), 422, "execution")
+    assert "max_samples_processed_error_threshold" in msg, msg
+    warned = ok(signer.send("GET", api(workspace) + "query_range",
+                            params={**params, "max_samples_processed_warning_threshold": "5"}))
+    assert "warning threshold of 5" in warned["warnings"][0], warned
+    assert ok(signer.send("GET", api(workspace) + "query_range",
+                          params={**params, "max_samples_processed_error_threshold": "6"}))
     basic = ok(signer.send("GET", api(workspace) + "query",
                            params={"query": "up", "time": str(last), "stats": "1"}))
     assert "totalQueryableSamplesPerStep" not in basic["data"]["stats"]["samples"]

@@ -48,6 +48,7 @@ impl QuerySettings {
         QueryLimits {
             max_samples: Some(self.max_samples),
             max_series: Some(self.max_series),
+            max_samples_processed: None,
         }
     }
 

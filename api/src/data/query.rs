@@ -4,7 +4,9 @@
 //! sample and series limits and a timeout (the `timeout` parameter may shorten it), and its
 //! samples processed are metered by the backend. `stats=<anything>` adds Prometheus' `stats`
 //! object to `data`; `stats=all` also lists the samples processed per step. `limit` keeps the
-//! first series of a vector or matrix and warns that the result was truncated.
+//! first series of a vector or matrix and warns that the result was truncated. AMP's
+//! `max_samples_processed_error_threshold` stops a query once it has processed more samples;
+//! `max_samples_processed_warning_threshold` adds a warning to an answer that processed more.
 
 use std::time::{Duration, Instant};
 
@@ -21,6 +23,34 @@ use super::{DataState, admit};
 
 /// Most points a range query may return per series.
 const MAX_POINTS: i64 = 11_000;
+
+/// AMP's query parameter that fails a query processing more samples.
+const ERROR_THRESHOLD: &str = "max_samples_processed_error_threshold";
+/// AMP's query parameter that warns about a query processing more samples.
+const WARNING_THRESHOLD: &str = "max_samples_processed_warning_threshold";
+
+/// Parses a samples-processed threshold parameter.
+fn threshold(params: &Params, name: &str) -> Result<Option<u64>, ApiError> {
+    match params.non_empty(name) {
+        None => Ok(None),
+        Some(v) => v.parse::<u64>().map(Some).map_err(|_| {
+            ApiError::bad_data(format!(
+                "invalid parameter \"{name}\": cannot parse \"{v}\" to a valid number"
+            ))
+        }),
+    }
+}
+
+/// The query's limits: the configured ones plus the request's error threshold.
+fn limits(
+    params: &Params,
+    settings: &QuerySettings,
+) -> Result<ampd_backends::QueryLimits, ApiError> {
+    Ok(ampd_backends::QueryLimits {
+        max_samples_processed: threshold(params, ERROR_THRESHOLD)?,
+        ..settings.limits()
+    })
+}
 
 /// Evaluates an instant query.
 pub(super) async fn instant(
@@ -91,9 +121,9 @@ fn answer(
     took: Duration,
     steps: Option<(i64, i64)>,
 ) -> Response {
-    let limit = match params.limit() {
-        Ok(l) => l,
-        Err(e) => return e.into_response(),
+    let (limit, warn_above) = match (params.limit(), threshold(params, WARNING_THRESHOLD)) {
+        (Ok(l), Ok(w)) => (l, w),
+        (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
     let mut data = match result {
         Ok(d) => d,
@@ -119,6 +149,13 @@ fn answer(
     let (mut warnings, infos) = render_annotations(&data.annotations, expr);
     if truncated {
         warnings.push("results truncated due to limit".to_owned());
+    }
+    if let Some(w) = warn_above.filter(|w| data.stats.samples_processed > *w) {
+        warnings.push(format!(
+            "query processed {} samples, more than the warning threshold of {w} \
+             ({WARNING_THRESHOLD})",
+            data.stats.samples_processed
+        ));
     }
     respond(JsonValue::Object(body), warnings, infos)
 }
@@ -211,7 +248,7 @@ fn instant_query(
         expr: expr(params),
         time_ms,
         timeout: Some(settings.timeout(params.timeout()?)),
-        limits: settings.limits(),
+        limits: limits(params, settings)?,
     })
 }
 
@@ -242,7 +279,7 @@ fn range_query(params: &Params, settings: &QuerySettings) -> Result<RangeQuery, 
         end_ms,
         step_ms,
         timeout: Some(settings.timeout(params.timeout()?)),
-        limits: settings.limits(),
+        limits: limits(params, settings)?,
     })
 }
 
@@ -293,6 +330,10 @@ mod tests {
         assert_eq!(q.timeout, Some(Duration::from_secs(5)));
         let q = instant_query(&params(&[("query", "up"), ("timeout", "1h")]), 42, &s).unwrap();
         assert_eq!(q.timeout, Some(s.timeout));
+        assert_eq!(q.limits.max_samples_processed, None);
+        let q = instant_query(&params(&[("query", "up"), (ERROR_THRESHOLD, "10")]), 0, &s);
+        assert_eq!(q.unwrap().limits.max_samples_processed, Some(10));
+        assert!(instant_query(&params(&[(ERROR_THRESHOLD, "many")]), 0, &s).is_err());
     }
 
     #[test]

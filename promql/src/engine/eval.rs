@@ -290,8 +290,13 @@ impl Ctx<'_> {
     /// Counts `n` samples processed at step `i` of `steps`. Nodes evaluated at the query's own
     /// steps count at that step; subquery steps count at the first query step at or after
     /// their time (clamped to the query's range).
-    fn count_at(&mut self, steps: Steps, i: usize, n: u64) {
+    fn count_at(&mut self, steps: Steps, i: usize, n: u64) -> Result<(), EngineError> {
         self.stats.samples_processed += n;
+        if self.stats.samples_processed > self.limits.max_samples_processed {
+            return Err(EngineError::TooManySamplesProcessed {
+                limit: self.limits.max_samples_processed,
+            });
+        }
         let top = self.top;
         let idx = if steps == top {
             i
@@ -305,6 +310,7 @@ impl Ctx<'_> {
         } else if let Some(last) = self.stats.samples_per_step.last_mut() {
             *last += n;
         }
+        Ok(())
     }
 
     fn assemble_matrix(&mut self, stepped: Stepped, steps: Steps) -> Result<Value, EngineError> {
@@ -571,7 +577,7 @@ impl Ctx<'_> {
                 if t <= r - lookback || value.is_stale() {
                     continue;
                 }
-                self.count_at(steps, i, 1);
+                self.count_at(steps, i, 1)?;
                 out[i].push(Sample {
                     labels: s.labels.clone(),
                     t,
@@ -663,7 +669,7 @@ impl Ctx<'_> {
                     }
                 };
                 if let Some(value) = value {
-                    self.count_at(steps, i, 1);
+                    self.count_at(steps, i, 1)?;
                     out[i].push(Sample {
                         labels: s.labels.clone(),
                         t: steps.ts(i),
@@ -709,7 +715,7 @@ impl Ctx<'_> {
                 for s in &input.series {
                     for i in 0..steps.len() {
                         let (f, h) = input.window(s, i);
-                        self.count_at(steps, i, (f.len() + h.len()) as u64);
+                        self.count_at(steps, i, (f.len() + h.len()) as u64)?;
                     }
                 }
                 Ok(input)
