@@ -270,3 +270,28 @@ def test_timeouts_stop_the_query(workspace, signer):
     assert error(r, 503, "timeout") == "query timed out in expression evaluation"
     # The server keeps answering.
     ok(signer.send("GET", api(workspace) + "query", params={"query": "up", "time": str(last)}))
+
+
+def test_excess_concurrent_queries_fail_cleanly(signer):
+    server = Ampd(extra_args=["--query-max-concurrency", "1", "--query-queue-timeout-ms", "1"])
+    server.start()
+    try:
+        ws = active_workspace(client_for(server), "crowded")
+        last = load(signer, ws["prometheusEndpoint"]) / 1000
+        base = api((ws["prometheusEndpoint"], last))
+        # Each query takes far longer than the 1ms an excess one may wait for the single slot.
+        slow = {"query": "max_over_time(sum(up)[1h:100ms])", "time": str(last)}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(lambda _: signer.send("GET", base + "query", params=slow),
+                                    range(8)))
+        refused = [r for r in results if r.status != 200]
+        assert refused and len(refused) < len(results), [r.status for r in results]
+        for r in refused:
+            assert "too many concurrent queries" in error(r, 503, "unavailable")
+        for r in results:
+            if r.status == 200:
+                ok(r)
+        # Once the crowd is gone, the workspace answers again.
+        ok(signer.send("GET", base + "query", params={"query": "up", "time": str(last)}))
+    finally:
+        server.close()
