@@ -151,6 +151,9 @@ def test_stats_all_reports_samples_per_step(workspace, signer):
     assert samples["peakSamples"] >= 2
     assert set(stats["timings"]) == {"evalTotalTime", "resultSortTime", "queryPreparationTime",
                                      "innerEvalTime", "execQueueTime", "execTotalTime"}
+    empty = ok(signer.send("GET", api(workspace) + "query",
+                           params={"query": "nothing_here", "time": str(last), "stats": "all"}))
+    assert empty["data"]["stats"]["samples"]["totalQueryableSamplesPerStep"] == [[last, 0]]
     # AMP's samples-processed guardrails.
     over = {**params, "max_samples_processed_error_threshold": "5"}
     msg = error(signer.send("GET", api(workspace) + "query_range", params=over), 422, "execution")

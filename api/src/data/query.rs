@@ -73,9 +73,17 @@ pub(super) async fn instant(
         Err(e) => return e.into_response(),
     };
     let expr = query.expr.clone();
+    let steps = (query.time_ms, 1);
     let started = Instant::now();
     let result = state.metrics.query(&admitted.tenant, query).await;
-    answer(result, &expr, &params, slot.queued, started.elapsed(), None)
+    answer(
+        result,
+        &expr,
+        &params,
+        slot.queued,
+        started.elapsed(),
+        steps,
+    )
 }
 
 /// Evaluates a range query.
@@ -108,18 +116,18 @@ pub(super) async fn range(
         &params,
         slot.queued,
         started.elapsed(),
-        Some(steps),
+        steps,
     )
 }
 
-/// Renders a query result or error; `steps` is `(start, step)` of a range query.
+/// Renders a query result or error; `steps` is `(first evaluation time, step)` in ms.
 fn answer(
     result: ampd_backends::MetricsResult<QueryData>,
     expr: &str,
     params: &Params,
     queued: Duration,
     took: Duration,
-    steps: Option<(i64, i64)>,
+    steps: (i64, i64),
 ) -> Response {
     let (limit, warn_above) = match (params.limit(), threshold(params, WARNING_THRESHOLD)) {
         (Ok(l), Ok(w)) => (l, w),
@@ -140,7 +148,7 @@ fn answer(
     let truncated = limit.is_some_and(|n| truncate_series(&mut data.value, n));
     let mut body = query_data(&data.value);
     if let Some(level) = params.non_empty("stats") {
-        let per_step = (level == "all").then(|| steps.unwrap_or((query_time(&data), 1)));
+        let per_step = (level == "all").then_some(steps);
         body.insert(
             "stats".into(),
             stats_json(&data.stats, queued, took, per_step),
@@ -177,16 +185,6 @@ fn truncate_series(value: &mut ampd_promql::Value, limit: usize) -> bool {
         ampd_promql::Value::Scalar(_) | ampd_promql::Value::String(_) => 0,
     };
     len > limit
-}
-
-/// The evaluation time of an instant query's result.
-fn query_time(data: &QueryData) -> i64 {
-    match &data.value {
-        ampd_promql::Value::Scalar(s) => s.t,
-        ampd_promql::Value::String(s) => s.t,
-        ampd_promql::Value::Vector(v) => v.first().map_or(0, |s| s.t),
-        ampd_promql::Value::Matrix(_) => 0,
-    }
 }
 
 fn secs(d: Duration) -> f64 {
