@@ -1,8 +1,10 @@
 //! The PromQL evaluation engine: instant and range queries over a [`Queryable`].
 //!
-//! Every node is evaluated over all steps of the query at once, the way Prometheus' evaluator
-//! does: selectors read each series once for the whole query range and then pick the samples
-//! of each step, so a range query costs one storage read per selector.
+//! Every node is evaluated over all steps of the query at once: selectors read each series once
+//! for the whole range and then pick the samples of each step, so a range query costs one
+//! storage read per selector. Long range queries are cut into slices of steps
+//! ([`EngineOptions::range_slice_ms`]) evaluated one after the other, which bounds the samples
+//! held at once by the slice instead of the whole range.
 
 mod aggregate;
 mod binary;
@@ -10,6 +12,7 @@ pub(crate) mod eval;
 mod pin;
 mod trim;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -17,10 +20,14 @@ use std::time::{Duration, Instant};
 use crate::parser::{ParseError, ParserOptions, parse_with};
 use crate::storage::{Queryable, StorageError};
 use crate::test_script::{Evaluator, PinAt, QueryError, QueryOutput};
-use crate::value::Value;
 use crate::value::annotations::Annotations;
+use crate::value::labels::Labels;
+use crate::value::{Series, Value};
 
 pub use pin::pin_at;
+
+/// Fewest steps of a range query slice (see [`EngineOptions::range_slice_ms`]).
+const MIN_SLICE_STEPS: usize = 10;
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -40,6 +47,11 @@ pub struct EngineOptions {
     pub parser: ParserOptions,
     /// Subquery step when none is written, in ms.
     pub default_subquery_step_ms: i64,
+    /// Range queries are evaluated in slices of at least this many ms of evaluation time (and
+    /// at least 10 steps), each reading only the data its steps need, so memory grows with the
+    /// slice rather than with the whole range; the answers are the same. Queries with
+    /// subqueries run whole.
+    pub range_slice_ms: i64,
     /// Keep `__name__` through functions and operators that drop it until the end of the
     /// query, so `label_replace` or `by (__name__)` can still see it (Prometheus'
     /// `--enable-feature=promql-delayed-name-removal`; off by default, as there).
@@ -56,6 +68,7 @@ impl Default for EngineOptions {
             timeout: Some(Duration::from_secs(120)),
             parser: ParserOptions::default(),
             default_subquery_step_ms: 60_000,
+            range_slice_ms: 3_600_000,
             delayed_name_removal: false,
         }
     }
@@ -257,15 +270,9 @@ impl Engine {
         let started = Instant::now();
         let expr = parse_with(query, &self.options.parser)?;
         let limits = self.limits(cancel);
+        let steps = eval::Steps::instant(at_ms);
         timed(started, || {
-            eval::run(
-                storage,
-                &self.options,
-                &limits,
-                &expr,
-                eval::Steps::instant(at_ms),
-                false,
-            )
+            eval::run(storage, &self.options, &limits, &expr, steps, steps, false)
         })
     }
 
@@ -311,19 +318,100 @@ impl Engine {
             )));
         }
         let limits = self.limits(cancel);
+        let steps = eval::Steps {
+            start,
+            end,
+            interval: step,
+        };
         timed(started, || {
-            eval::run(
+            self.range_in_slices(storage, &limits, &expr, steps)
+        })
+    }
+
+    /// Evaluates a range query slice by slice (see [`EngineOptions::range_slice_ms`]) and
+    /// joins the slices' series; the limits apply to the whole query.
+    fn range_in_slices(
+        &self,
+        storage: &dyn Queryable,
+        limits: &Limits,
+        expr: &crate::ast::Expr,
+        query: eval::Steps,
+    ) -> Result<QueryResult, EngineError> {
+        let total = query.len();
+        if total > limits.max_samples {
+            return Err(EngineError::TooManySamples);
+        }
+        let per_slice = usize::try_from(self.options.range_slice_ms / query.interval)
+            .unwrap_or(0)
+            .max(MIN_SLICE_STEPS);
+        // Slices would evaluate the steps a subquery shares between them again, which changes
+        // the samples processed (AMP meters them); such queries run whole.
+        let mut has_subquery = false;
+        expr.walk(&mut |e| has_subquery |= matches!(e, crate::ast::Expr::Subquery(_)));
+        if total <= per_slice || has_subquery {
+            return eval::run(storage, &self.options, limits, expr, query, query, true);
+        }
+        let mut series: Vec<Series> = Vec::new();
+        let mut index: HashMap<Labels, usize> = HashMap::new();
+        let mut annotations = Annotations::new();
+        let mut stats = QueryStats::default();
+        let mut points = 0usize;
+        let mut first = 0;
+        while first < total {
+            let last = (first + per_slice).min(total) - 1;
+            let slice = eval::Steps {
+                start: query.ts(first),
+                end: query.ts(last),
+                interval: query.interval,
+            };
+            let mut slice_limits = limits.clone();
+            slice_limits.max_samples_processed = limits
+                .max_samples_processed
+                .saturating_sub(stats.samples_processed);
+            let r = eval::run(
                 storage,
                 &self.options,
-                &limits,
-                &expr,
-                eval::Steps {
-                    start,
-                    end,
-                    interval: step,
-                },
+                &slice_limits,
+                expr,
+                slice,
+                query,
                 true,
-            )
+            )?;
+            annotations.merge(r.annotations);
+            stats.samples_loaded += r.stats.samples_loaded;
+            stats.samples_processed += r.stats.samples_processed;
+            stats.samples_per_step.extend(r.stats.samples_per_step);
+            stats.peak_samples = stats.peak_samples.max(r.stats.peak_samples);
+            stats.series_touched += r.stats.series_touched;
+            let Value::Matrix(matrix) = r.value else {
+                return Err(EngineError::Execution(
+                    "range query slice did not evaluate to a matrix".into(),
+                ));
+            };
+            for s in matrix {
+                // The joined answer is held at once, so its points count against the limit.
+                points += s.floats.len() + s.histograms.len();
+                if points > limits.max_samples {
+                    return Err(EngineError::TooManySamples);
+                }
+                match index.get(&s.labels) {
+                    Some(&i) => {
+                        series[i].floats.extend(s.floats);
+                        series[i].histograms.extend(s.histograms);
+                    }
+                    None => {
+                        index.insert(s.labels.clone(), series.len());
+                        series.push(s);
+                    }
+                }
+            }
+            first = last + 1;
+        }
+        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(QueryResult {
+            value: Value::Matrix(series),
+            annotations,
+            stats,
         })
     }
 
@@ -491,6 +579,58 @@ mod tests {
         std::thread::sleep(Duration::from_millis(2));
         let err = expired.instant(&s, "up_total", 0).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Timeout);
+    }
+
+    #[test]
+    fn sliced_range_queries_answer_as_whole_ones() {
+        let mut s = MemoryStorage::new();
+        for (job, k) in [("a", 1.0), ("b", 3.0)] {
+            let counter = Labels::from_pairs([("__name__", "reqs_total"), ("job", job)]);
+            let gauge = Labels::from_pairs([("__name__", "temp"), ("job", job)]);
+            for i in 0..240_i64 {
+                // Every 15s, jittered off the grid by a few hundred ms.
+                let t = i * 15_000 + (i * 7_919 % 900) + 50;
+                s.append(counter.clone(), t, PointValue::Float(i as f64 * k));
+                if !(100..140).contains(&i) {
+                    let v = ((i as f64) * k / 7.0).sin() * 10.0;
+                    s.append(gauge.clone(), t, PointValue::Float(v));
+                }
+            }
+        }
+        let whole = Engine::default();
+        let sliced = Engine::new(EngineOptions {
+            range_slice_ms: 1,
+            ..EngineOptions::default()
+        });
+        for q in [
+            "rate(reqs_total[2m])",
+            "sum by (job) (increase(reqs_total[5m] offset 3m))",
+            "temp",
+            "max_over_time(temp[10m:1m])",
+            "temp @ start() + temp @ end()",
+            "topk(1, temp)",
+            "absent(temp{job=\"a\"})",
+            "changes(temp[5m]) + timestamp(temp)",
+            "time() - scalar(sum(temp))",
+        ] {
+            let a = whole.range(&s, q, 300_000, 3_540_000, 30_000).unwrap();
+            let b = sliced.range(&s, q, 300_000, 3_540_000, 30_000).unwrap();
+            // Debug output compares NaN results as equal, unlike `==`.
+            assert_eq!(format!("{:?}", a.value), format!("{:?}", b.value), "{q}");
+            assert_eq!(a.stats.samples_processed, b.stats.samples_processed, "{q}");
+            assert_eq!(a.stats.samples_per_step, b.stats.samples_per_step, "{q}");
+            assert!(b.stats.peak_samples <= a.stats.peak_samples, "{q}");
+        }
+        // The joined answer still counts against the sample limit.
+        let small = Engine::new(EngineOptions {
+            range_slice_ms: 1,
+            max_samples: 150,
+            ..EngineOptions::default()
+        });
+        let err = small
+            .range(&s, "temp", 300_000, 3_540_000, 30_000)
+            .unwrap_err();
+        assert!(matches!(err, EngineError::TooManySamples), "{err}");
     }
 
     #[test]

@@ -139,20 +139,23 @@ pub(crate) fn drop_metadata(labels: &Labels) -> Labels {
     labels.without(&["__name__", "__type__", "__unit__"])
 }
 
+/// Evaluates `expr` at `steps`, which are all of the query's steps or a slice of them; `query`
+/// gives the whole query's bounds (for `@ start()`, `@ end()` and duration functions).
 pub(crate) fn run(
     storage: &dyn Queryable,
     opts: &EngineOptions,
     limits: &Limits,
     expr: &Expr,
     steps: Steps,
+    query: Steps,
     is_range: bool,
 ) -> Result<QueryResult, EngineError> {
     let mut cx = Ctx {
         storage,
         opts,
         limits,
-        query_start: steps.start,
-        query_end: steps.end,
+        query_start: query.start,
+        query_end: query.end,
         query_step_secs: if is_range {
             steps.interval as f64 / 1000.0
         } else {
