@@ -12,6 +12,7 @@ use ampd_iam::SecretKey;
 use clap::{Args, Parser, Subcommand};
 use serde::{Deserialize, Serialize};
 
+use crate::data::QuerySettings;
 use crate::iam::RootAccessKey;
 use crate::tls::TlsSettings;
 
@@ -179,6 +180,22 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub oidc_jwks: Vec<String>,
+    /// Longest a PromQL query may run, in milliseconds [default: 120000].
+    #[arg(long, env = "AMPD_QUERY_TIMEOUT_MS", value_name = "MS")]
+    pub query_timeout_ms: Option<u64>,
+    /// Most samples a query may hold in memory [default: 50000000].
+    #[arg(long, env = "AMPD_QUERY_MAX_SAMPLES", value_name = "N")]
+    pub query_max_samples: Option<u64>,
+    /// Most series a query may read [default: 1000000].
+    #[arg(long, env = "AMPD_QUERY_MAX_SERIES", value_name = "N")]
+    pub query_max_series: Option<u64>,
+    /// Queries and series reads a workspace may run at once [default: 20].
+    #[arg(long, env = "AMPD_QUERY_MAX_CONCURRENCY", value_name = "N")]
+    pub query_max_concurrency: Option<u32>,
+    /// How long an excess query waits for a slot before failing, in milliseconds
+    /// [default: 5000].
+    #[arg(long, env = "AMPD_QUERY_QUEUE_TIMEOUT_MS", value_name = "MS")]
+    pub query_queue_timeout_ms: Option<u64>,
 }
 
 fn parse_secret(value: &str) -> Result<SecretKey, std::convert::Infallible> {
@@ -241,6 +258,9 @@ pub struct Config {
     /// discovered through `<issuer>/.well-known/openid-configuration`.
     #[serde(default)]
     pub oidc_jwks: BTreeMap<String, String>,
+    /// Limits of PromQL queries (the `[query]` table).
+    #[serde(default)]
+    pub query: QueryConfig,
 }
 
 fn default_audit_roll_interval_seconds() -> u64 {
@@ -249,6 +269,77 @@ fn default_audit_roll_interval_seconds() -> u64 {
 
 fn default_audit_digest_interval_seconds() -> u64 {
     3600
+}
+
+/// Limits of PromQL queries; the defaults are Prometheus' where it has one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryConfig {
+    /// Longest a query may run, in milliseconds; a `timeout` parameter may only shorten it.
+    #[serde(default = "default_query_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Most samples a query may hold in memory at once (Prometheus `--query.max-samples`).
+    #[serde(default = "default_query_max_samples")]
+    pub max_samples: u64,
+    /// Most series a query may read, summed over its selectors.
+    #[serde(default = "default_query_max_series")]
+    pub max_series: u64,
+    /// Queries and series reads a workspace may run at once.
+    #[serde(default = "default_query_max_concurrency")]
+    pub max_concurrency: u32,
+    /// How long an excess query waits for a slot before failing, in milliseconds.
+    #[serde(default = "default_query_queue_timeout_ms")]
+    pub queue_timeout_ms: u64,
+}
+
+fn duration_ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn default_query_timeout_ms() -> u64 {
+    duration_ms(QuerySettings::default().timeout)
+}
+
+fn default_query_max_samples() -> u64 {
+    QuerySettings::default().max_samples as u64
+}
+
+fn default_query_max_series() -> u64 {
+    QuerySettings::default().max_series as u64
+}
+
+fn default_query_max_concurrency() -> u32 {
+    u32::try_from(QuerySettings::default().max_concurrent).unwrap_or(u32::MAX)
+}
+
+fn default_query_queue_timeout_ms() -> u64 {
+    duration_ms(QuerySettings::default().queue_timeout)
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        Self {
+            timeout_ms: default_query_timeout_ms(),
+            max_samples: default_query_max_samples(),
+            max_series: default_query_max_series(),
+            max_concurrency: default_query_max_concurrency(),
+            queue_timeout_ms: default_query_queue_timeout_ms(),
+        }
+    }
+}
+
+impl QueryConfig {
+    /// The data plane's query settings.
+    pub fn settings(&self) -> QuerySettings {
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        QuerySettings {
+            timeout: std::time::Duration::from_millis(self.timeout_ms),
+            max_samples: size(self.max_samples),
+            max_series: size(self.max_series),
+            max_concurrent: self.max_concurrency as usize,
+            queue_timeout: std::time::Duration::from_millis(self.queue_timeout_ms),
+        }
+    }
 }
 
 fn default_listen() -> SocketAddr {
@@ -306,6 +397,7 @@ impl Default for Config {
             audit_roll_interval_seconds: default_audit_roll_interval_seconds(),
             audit_digest_interval_seconds: default_audit_digest_interval_seconds(),
             oidc_jwks: BTreeMap::new(),
+            query: QueryConfig::default(),
         }
     }
 }
@@ -414,6 +506,21 @@ impl Config {
                 .oidc_jwks
                 .insert(issuer.trim().to_owned(), source.trim().to_owned());
         }
+        if let Some(v) = args.query_timeout_ms {
+            config.query.timeout_ms = v;
+        }
+        if let Some(v) = args.query_max_samples {
+            config.query.max_samples = v;
+        }
+        if let Some(v) = args.query_max_series {
+            config.query.max_series = v;
+        }
+        if let Some(v) = args.query_max_concurrency {
+            config.query.max_concurrency = v;
+        }
+        if let Some(v) = args.query_queue_timeout_ms {
+            config.query.queue_timeout_ms = v;
+        }
         config.root_access_key = match (&args.root_access_key_id, &args.root_secret_access_key) {
             (Some(id), Some(secret)) if !id.is_empty() && !secret.expose().is_empty() => {
                 Some(RootAccessKey {
@@ -491,6 +598,13 @@ impl Config {
         if self.data_dir.as_os_str().is_empty() {
             return invalid("data_dir", "must not be empty");
         }
+        let q = &self.query;
+        if q.timeout_ms == 0 || q.max_samples == 0 || q.max_series == 0 || q.max_concurrency == 0 {
+            return invalid(
+                "query",
+                "timeout_ms, max_samples, max_series and max_concurrency must be at least 1",
+            );
+        }
         if !(1..=86_400).contains(&self.audit_roll_interval_seconds) {
             return invalid("audit_roll_interval_seconds", "must be 1..=86400");
         }
@@ -567,6 +681,20 @@ mod tests {
             panic!("not serve")
         };
         assert_eq!(Config::load(&args).unwrap().region, "ap-south-1");
+    }
+
+    #[test]
+    fn query_limits_come_from_file_and_flags() {
+        let c = Config::from_toml("[query]\nmax_series = 7\n", Path::new("t.toml")).unwrap();
+        assert_eq!(c.query.max_series, 7);
+        assert_eq!(c.query.max_samples, 50_000_000);
+        let cli = Cli::try_parse_from(["ampd", "serve", "--query-max-concurrency", "3"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        let s = Config::load(&args).unwrap().query.settings();
+        assert_eq!(s.max_concurrent, 3);
+        assert_eq!(s.timeout, std::time::Duration::from_secs(120));
     }
 
     #[test]
@@ -729,6 +857,7 @@ mod tests {
             "max_active_series = 0",
             "transition_delay_ms = 600000",
             "audit_roll_interval_seconds = 0",
+            "[query]\nmax_concurrency = 0",
         ] {
             let c = Config::from_toml(toml, Path::new("t.toml")).unwrap();
             assert!(c.validate().is_err(), "{toml}");

@@ -8,9 +8,13 @@
 //! for queries.
 
 mod envelope;
+mod gate;
 mod ingest_limits;
+mod params;
 mod query;
 mod remote_write;
+mod series;
+mod status;
 mod tenants;
 
 use std::sync::Arc;
@@ -29,6 +33,7 @@ use crate::auth::{Authenticator, Check};
 use crate::error::AwsError;
 use ingest_limits::IngestionLimiter;
 
+pub use gate::QuerySettings;
 pub use ingest_limits::IngestionRate;
 pub use tenants::sync_tenants;
 
@@ -51,6 +56,7 @@ pub struct DataState {
     limiter: Arc<IngestionLimiter>,
     region: String,
     account_id: String,
+    gate: Arc<gate::QueryGate>,
 }
 
 impl DataState {
@@ -70,12 +76,19 @@ impl DataState {
             limiter: Arc::new(IngestionLimiter::new(DEFAULT_INGESTION_RATE)),
             region: region.into(),
             account_id: account_id.into(),
+            gate: Arc::default(),
         }
     }
 
     /// Replaces the per-workspace ingestion rate limit (AMP's defaults otherwise).
     pub fn with_ingestion_rate(mut self, rate: IngestionRate) -> Self {
         self.limiter = Arc::new(IngestionLimiter::new(rate));
+        self
+    }
+
+    /// Applies query limits (default: [`QuerySettings::default`]).
+    pub fn with_query_settings(mut self, settings: QuerySettings) -> Self {
+        self.gate = Arc::new(gate::QueryGate::new(settings));
         self
     }
 
@@ -102,6 +115,34 @@ pub fn router(state: DataState) -> Router {
             "/workspaces/{workspaceId}/api/v1/query_range",
             get(query::range).post(query::range),
         )
+        .route(
+            "/workspaces/{workspaceId}/api/v1/series",
+            get(series::series).post(series::series),
+        )
+        .route(
+            "/workspaces/{workspaceId}/api/v1/labels",
+            get(series::labels).post(series::labels),
+        )
+        .route(
+            "/workspaces/{workspaceId}/api/v1/label/{labelName}/values",
+            get(series::label_values),
+        )
+        .route(
+            "/workspaces/{workspaceId}/api/v1/metadata",
+            get(series::metadata),
+        )
+        .route(
+            "/workspaces/{workspaceId}/api/v1/query_exemplars",
+            get(series::exemplars).post(series::exemplars),
+        )
+        .route(
+            "/workspaces/{workspaceId}/api/v1/format_query",
+            get(status::format_query).post(status::format_query),
+        )
+        .route(
+            "/workspaces/{workspaceId}/api/v1/status/buildinfo",
+            get(status::buildinfo),
+        )
         .with_state(state)
 }
 
@@ -115,6 +156,17 @@ struct Admitted {
 /// Reads the body, verifies the signature, authorizes the `aps` action of the route on the
 /// workspace and checks the workspace can serve data; any failure is an AWS-style error.
 async fn admit(state: &DataState, id: &str, req: Request) -> Result<Admitted, Response> {
+    admit_as(state, id, req, None).await
+}
+
+/// [`admit`] for routes AMP does not have (exemplars, `format_query`, build information),
+/// which `ApsAction::for_data_plane` leaves unmapped: they are authorized as `action`.
+async fn admit_as(
+    state: &DataState,
+    id: &str,
+    req: Request,
+    action: Option<ApsAction>,
+) -> Result<Admitted, Response> {
     let (parts, body) = req.into_parts();
     if declared_length(&parts).is_some_and(|n| n > MAX_DATA_BODY_BYTES) {
         // Refused before reading: a sender must not retry a body this large.
@@ -135,10 +187,12 @@ async fn admit(state: &DataState, id: &str, req: Request) -> Result<Admitted, Re
         .path()
         .split_once(&format!("/workspaces/{id}/"))
         .map_or("", |(_, rest)| rest);
-    let action = ApsAction::for_data_plane(&parts.method, sub_path).ok_or_else(|| {
-        AwsError::Internal(anyhow::anyhow!("{} has no aps action", parts.uri.path()))
-            .into_response()
-    })?;
+    let action = action
+        .or_else(|| ApsAction::for_data_plane(&parts.method, sub_path))
+        .ok_or_else(|| {
+            AwsError::Internal(anyhow::anyhow!("{} has no aps action", parts.uri.path()))
+                .into_response()
+        })?;
     let workspace = match state.store.workspace(id).await {
         Ok(ws) => Some(ws),
         Err(StoreError::NotFound { .. }) => None,

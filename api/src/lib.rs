@@ -49,11 +49,11 @@ mod trace;
 pub use audit::{AUDIT_DIR, Auditor, parse_time, public_key_pem, validate_folder};
 pub use auth::{AuthContext, Authenticator, AuthzError, Caller, Check};
 pub use config::{
-    AuditArgs, AuditCommand, AuditDirArgs, Cli, Command, Config, ConfigError, ServeArgs,
-    ValidateArgs,
+    AuditArgs, AuditCommand, AuditDirArgs, Cli, Command, Config, ConfigError, QueryConfig,
+    ServeArgs, ValidateArgs,
 };
 pub use control::{ControlSettings, ControlState, router as control_router, unknown_operation};
-pub use data::{DataState, router as data_router, sync_tenants};
+pub use data::{DataState, QuerySettings, router as data_router, sync_tenants};
 pub use error::{AwsError, FieldIssue, ValidationReason};
 pub use iam::{
     Identities, ROOT_CREDENTIALS_FILE, ROOT_KEY_FILE, RootAccessKey, RootCredentialsError,

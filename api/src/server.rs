@@ -153,7 +153,8 @@ pub async fn serve(
     .with_ingestion_rate(data::IngestionRate {
         samples_per_second: config.ingestion_rate as f64,
         burst: config.ingestion_burst as f64,
-    });
+    })
+    .with_query_settings(config.query.settings());
     let control = ControlState::new(settings, authenticator, store.clone(), page_tokens);
     let lifecycle = tokio::spawn(settle_loop(
         store.clone(),

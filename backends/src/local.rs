@@ -114,6 +114,9 @@ fn engine_error(tenant: &TenantId, e: EngineError) -> MetricsError {
         }
         EngineError::Execution(m) => MetricsError::Execution(m),
         EngineError::TooManySamples => MetricsError::TooManySamples,
+        EngineError::TooManySeries { .. } | EngineError::TooManySamplesProcessed { .. } => {
+            MetricsError::Execution(e.to_string())
+        }
         EngineError::Timeout => MetricsError::Timeout,
         EngineError::Canceled => MetricsError::Canceled,
     }
@@ -137,6 +140,9 @@ fn selector_matchers(selectors: &[String]) -> MetricsResult<Vec<Vec<ampd_tsdb::M
         })
         .collect()
 }
+
+/// How long past its timeout a query may take before the backend stops waiting for it.
+const TIMEOUT_GRACE: Duration = Duration::from_millis(250);
 
 /// Cancels the evaluation when the awaiting request goes away.
 struct CancelOnDrop(CancelFlag);
@@ -250,14 +256,22 @@ impl LocalBackend {
         if let Some(max) = limits.max_samples {
             options.max_samples = max;
         }
+        if let Some(max) = limits.max_series {
+            options.max_series = max;
+        }
+        if let Some(max) = limits.max_samples_processed {
+            options.max_samples_processed = max;
+        }
         ampd_promql::Engine::new(options)
     }
 
     /// Evaluates `run` against the tenant on a blocking thread, canceling it if the caller
-    /// stops waiting, and meters the samples it processed.
+    /// stops waiting or `timeout` (plus a grace period for the engine to notice its own
+    /// deadline) passes, and meters the samples it processed.
     async fn evaluate(
         &self,
         tenant: &TenantId,
+        timeout: Option<Duration>,
         run: impl FnOnce(&TsdbQueryable, &CancelFlag) -> Result<ampd_promql::QueryResult, EngineError>
         + Send
         + 'static,
@@ -265,13 +279,18 @@ impl LocalBackend {
         let cancel = CancelOnDrop(CancelFlag::new());
         let flag = cancel.0.clone();
         let t = tenant.clone();
-        let result = self
-            .blocking(move |this| {
-                let q = TsdbQueryable::new(this.existing_db(&t)?);
-                run(&q, &flag).map_err(|e| engine_error(&t, e))
-            })
-            .await;
-        // Dropping the guard after completion cancels nothing that still runs.
+        let work = self.blocking(move |this| {
+            let q = TsdbQueryable::new(this.existing_db(&t)?);
+            run(&q, &flag).map_err(|e| engine_error(&t, e))
+        });
+        let result = match timeout {
+            Some(limit) => tokio::time::timeout(limit + TIMEOUT_GRACE, work)
+                .await
+                .unwrap_or(Err(MetricsError::Timeout)),
+            None => work.await,
+        };
+        // Raises the flag: a query still running past its time stops at its next check, and
+        // after completion this cancels nothing.
         drop(cancel);
         let r = result?;
         self.counters(tenant)
@@ -410,7 +429,7 @@ impl MetricsBackend for LocalBackend {
 
     async fn query(&self, tenant: &TenantId, query: InstantQuery) -> MetricsResult<QueryData> {
         let engine = self.engine(query.timeout, query.limits);
-        self.evaluate(tenant, move |q, cancel| {
+        self.evaluate(tenant, engine.options().timeout, move |q, cancel| {
             engine.instant_with_cancel(q, &query.expr, query.time_ms, Some(cancel))
         })
         .await
@@ -418,7 +437,7 @@ impl MetricsBackend for LocalBackend {
 
     async fn query_range(&self, tenant: &TenantId, query: RangeQuery) -> MetricsResult<QueryData> {
         let engine = self.engine(query.timeout, query.limits);
-        self.evaluate(tenant, move |q, cancel| {
+        self.evaluate(tenant, engine.options().timeout, move |q, cancel| {
             engine.range_with_cancel(
                 q,
                 &query.expr,
@@ -857,6 +876,11 @@ mod tests {
             (EngineError::BadQuery("x".into()), K::BadData),
             (EngineError::Execution("x".into()), K::Execution),
             (EngineError::TooManySamples, K::TooManySamples),
+            (EngineError::TooManySeries { limit: 1 }, K::Execution),
+            (
+                EngineError::TooManySamplesProcessed { limit: 1 },
+                K::Execution,
+            ),
             (EngineError::Timeout, K::Timeout),
             (EngineError::Canceled, K::Canceled),
             (
@@ -874,6 +898,78 @@ mod tests {
         for (e, kind) in cases {
             assert_eq!(engine_error(&t, e).kind(), kind);
         }
+    }
+
+    #[tokio::test]
+    async fn selectors_load_only_matching_series_in_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = open(dir.path());
+        let t = TenantId::new("ws-pushdown");
+        let samples: Vec<(i64, f64)> = (0..600).map(|i| (i * 15_000, i as f64)).collect();
+        let batch = WriteBatch {
+            series: ["a", "b", "c"]
+                .iter()
+                .map(|job| {
+                    crate::metrics_testsuite::series(&[("__name__", "m"), ("job", job)], &samples)
+                })
+                .collect(),
+            metadata: vec![],
+        };
+        b.write(&t, batch).await.unwrap();
+        let r = b
+            .query(
+                &t,
+                InstantQuery {
+                    expr: r#"count_over_time(m{job=~"a|b"}[1m])"#.into(),
+                    time_ms: 60 * MIN,
+                    timeout: None,
+                    limits: QueryLimits::default(),
+                },
+            )
+            .await
+            .unwrap();
+        // Two series, the four samples of (59m, 60m] each: nothing else is read.
+        assert_eq!(r.stats.series_touched, 2);
+        assert_eq!(r.stats.samples_loaded, 8);
+        assert_eq!(r.stats.samples_processed, 8);
+        assert_eq!(b.usage(&t).await.unwrap().query_samples_processed, 8);
+    }
+
+    #[tokio::test]
+    async fn limits_and_timeouts_fail_queries_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = open(dir.path());
+        let t = TenantId::new("ws-limits");
+        for job in ["a", "b", "c"] {
+            b.write(&t, one(&[("__name__", "m"), ("job", job)], &[(MIN, 1.0)]))
+                .await
+                .unwrap();
+        }
+        let q = |limits, timeout| InstantQuery {
+            expr: "m".into(),
+            time_ms: 2 * MIN,
+            timeout,
+            limits,
+        };
+        let series = QueryLimits {
+            max_series: Some(2),
+            ..QueryLimits::default()
+        };
+        let e = b.query(&t, q(series, None)).await.unwrap_err();
+        assert_eq!(e.kind(), crate::MetricsErrorKind::Execution);
+        assert!(e.to_string().contains("limit: 2 series"), "{e}");
+        let samples = QueryLimits {
+            max_samples: Some(2),
+            ..QueryLimits::default()
+        };
+        let e = b.query(&t, q(samples, None)).await.unwrap_err();
+        assert_eq!(e.kind(), crate::MetricsErrorKind::TooManySamples);
+        let e = b
+            .query(&t, q(QueryLimits::default(), Some(Duration::ZERO)))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), crate::MetricsErrorKind::Timeout);
+        assert!(b.query(&t, q(QueryLimits::default(), None)).await.is_ok());
     }
 
     #[tokio::test]

@@ -111,6 +111,10 @@ impl WriteOutcome {
 pub struct QueryLimits {
     /// Most samples a query may hold in memory at once.
     pub max_samples: Option<usize>,
+    /// Most series a query may read, summed over its selectors.
+    pub max_series: Option<usize>,
+    /// Most samples a query may process (AMP's `max_samples_processed_error_threshold`).
+    pub max_samples_processed: Option<u64>,
 }
 
 /// A PromQL instant query.

@@ -15,6 +15,10 @@
 //!     --ca-cert ampd-data/tls/ca.pem --sigv4-region us-east-1 --duration 1m
 //! ```
 //!
+//! `ampd-bench-query` ([`run_queries`]) times a fixed dashboard-like set of range queries
+//! ([`DASHBOARD_QUERIES`]) against several query APIs holding the same data and prints the
+//! median latencies side by side; `bench/query-bench.sh` sets up ampd and Prometheus for it.
+//!
 //! Each host contributes [`SERIES_PER_HOST`] series; hosts are split among the senders so every
 //! series has one sender and its samples arrive in order. Timestamps are the wall clock by
 //! default ([`Timestamps::Now`]), the mode to compare receivers with, because Prometheus refuses
@@ -24,12 +28,17 @@
 //! know 1.0 (Prometheus 2.x, for one) read such a body as an empty 1.0 request and store nothing.
 
 mod config;
+mod query;
 mod report;
 mod run;
 mod sign;
 mod workload;
 
 pub use config::{Config, Secret, SigV4, Timestamps};
+pub use query::{
+    DASHBOARD_QUERIES, QueryBenchConfig, QueryReport, QueryRow, QueryTarget, TargetFigures,
+    run_queries,
+};
 pub use report::{Latency, Report};
 pub use run::{RunError, run};
 pub use sign::{SignError, sign_request};

@@ -118,8 +118,22 @@ struct SuccessBody {
     infos: Vec<String>,
 }
 
-/// The success answer of a query: the result plus its annotations rendered against `query`.
-pub(super) fn success(value: &Value, annotations: &Annotations, query: &str) -> Response {
+/// A success answer: `data` plus warnings and infos (left out when empty).
+pub(super) fn respond(data: JsonValue, warnings: Vec<String>, infos: Vec<String>) -> Response {
+    let body = SuccessBody {
+        status: "success",
+        data,
+        warnings,
+        infos,
+    };
+    Json(body).into_response()
+}
+
+/// Splits annotations into warnings and infos, rendered against `query`.
+pub(super) fn render_annotations(
+    annotations: &Annotations,
+    query: &str,
+) -> (Vec<String>, Vec<String>) {
     let mut warnings = Vec::new();
     let mut infos = Vec::new();
     for a in annotations.iter() {
@@ -128,13 +142,15 @@ pub(super) fn success(value: &Value, annotations: &Annotations, query: &str) -> 
             AnnotationKind::Info => infos.push(a.render(query)),
         }
     }
-    let body = SuccessBody {
-        status: "success",
-        data: json!({"resultType": value.type_name(), "result": result(value)}),
-        warnings,
-        infos,
-    };
-    Json(body).into_response()
+    (warnings, infos)
+}
+
+/// The `data` of a query answer: `{"resultType": …, "result": …}`.
+pub(super) fn query_data(value: &Value) -> Map<String, JsonValue> {
+    let mut data = Map::new();
+    data.insert("resultType".into(), json!(value.type_name()));
+    data.insert("result".into(), result(value));
+    data
 }
 
 fn result(value: &Value) -> JsonValue {
@@ -179,7 +195,8 @@ fn result(value: &Value) -> JsonValue {
     }
 }
 
-fn metric(labels: &Labels) -> JsonValue {
+/// A label set as a JSON object.
+pub(super) fn metric(labels: &Labels) -> JsonValue {
     JsonValue::Object(
         labels
             .iter()
@@ -189,7 +206,7 @@ fn metric(labels: &Labels) -> JsonValue {
 }
 
 /// A timestamp in Unix seconds with millisecond precision, integral when it is whole.
-fn time(ms: i64) -> JsonValue {
+pub(super) fn time(ms: i64) -> JsonValue {
     if ms % 1000 == 0 {
         json!(ms / 1000)
     } else {

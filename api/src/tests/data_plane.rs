@@ -264,3 +264,73 @@ async fn workspaces_being_created_cannot_take_data() {
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     assert_eq!(r.headers["x-amzn-errortype"], "ConflictException");
 }
+
+#[tokio::test]
+async fn series_endpoints_answer_in_prometheus_shapes() {
+    let t = test_app().await;
+    let ws = t.active_workspace().await;
+    let ts = recent_ms();
+    let mut b = batch(1.0, ts);
+    b.metadata = vec![ampd_remote_write::MetricMetadata {
+        kind: ampd_remote_write::MetricKind::Gauge,
+        metric_family_name: "up".into(),
+        help: "Target is up.".into(),
+        unit: String::new(),
+    }];
+    let body = encode(&b, Protocol::V1).unwrap();
+    let r = send(
+        &t,
+        write_request(&ws, Protocol::V1.content_type(), body),
+        ROOT_KEY_ID,
+        ROOT_SECRET,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let get = |q: &str| {
+        Request::get(format!("/workspaces/{ws}/api/v1/{q}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let data = |r: Raw| {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.json()["status"], "success");
+        r.json()["data"].clone()
+    };
+    let r = send(&t, get("series?match[]=up"), ROOT_KEY_ID, ROOT_SECRET).await;
+    assert_eq!(data(r), json!([{"__name__": "up", "job": "node"}]));
+    let r = send(&t, get("labels"), ROOT_KEY_ID, ROOT_SECRET).await;
+    assert_eq!(data(r), json!(["__name__", "job"]));
+    let r = send(&t, get("label/job/values"), ROOT_KEY_ID, ROOT_SECRET).await;
+    assert_eq!(data(r), json!(["node"]));
+    let r = send(&t, get("metadata"), ROOT_KEY_ID, ROOT_SECRET).await;
+    assert_eq!(
+        data(r),
+        json!({"up": [{"type": "gauge", "help": "Target is up.", "unit": ""}]})
+    );
+    let r = send(&t, get("status/buildinfo"), ROOT_KEY_ID, ROOT_SECRET).await;
+    assert_eq!(data(r)["version"], "3.0.0");
+    let r = send(
+        &t,
+        get("format_query?query=sum(up)by(job)"),
+        ROOT_KEY_ID,
+        ROOT_SECRET,
+    )
+    .await;
+    assert_eq!(data(r), json!("sum by (job) (up)"));
+    let r = send(
+        &t,
+        get(&format!("query?query=up&time={}&stats=all", ts / 1000)),
+        ROOT_KEY_ID,
+        ROOT_SECRET,
+    )
+    .await;
+    let samples = data(r)["stats"]["samples"].clone();
+    assert_eq!(samples["totalQueryableSamples"], 1);
+    assert_eq!(
+        samples["totalQueryableSamplesPerStep"],
+        json!([[ts / 1000, 1]])
+    );
+    let r = send(&t, get("series"), ROOT_KEY_ID, ROOT_SECRET).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["error"], "no match[] parameter provided");
+}

@@ -474,6 +474,7 @@ pub async fn bad_queries_are_bad_data(b: Arc<dyn MetricsBackend>) {
                 timeout: None,
                 limits: QueryLimits {
                     max_samples: Some(1),
+                    ..QueryLimits::default()
                 },
             },
         )

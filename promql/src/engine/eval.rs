@@ -97,6 +97,9 @@ impl RangeInput {
     }
 }
 
+/// How many samples a selector reads from one series between limit and deadline checks.
+const LOAD_CHECK_EVERY: usize = 4096;
+
 /// Evaluation state shared by all nodes of one query.
 pub(crate) struct Ctx<'a> {
     storage: &'a dyn Queryable,
@@ -110,6 +113,10 @@ pub(crate) struct Ctx<'a> {
     pub annotations: Annotations,
     pub stats: QueryStats,
     held: usize,
+    /// Series read from storage so far, against the series limit.
+    series_read: usize,
+    /// The query's own evaluation times, to which per-step sample counts are attributed.
+    top: Steps,
     /// Whether this is a range query (where `sort` has no effect).
     pub is_range: bool,
 }
@@ -132,28 +139,36 @@ pub(crate) fn drop_metadata(labels: &Labels) -> Labels {
     labels.without(&["__name__", "__type__", "__unit__"])
 }
 
+/// Evaluates `expr` at `steps`, which are all of the query's steps or a slice of them; `query`
+/// gives the whole query's bounds (for `@ start()`, `@ end()` and duration functions).
 pub(crate) fn run(
     storage: &dyn Queryable,
     opts: &EngineOptions,
     limits: &Limits,
     expr: &Expr,
     steps: Steps,
+    query: Steps,
     is_range: bool,
 ) -> Result<QueryResult, EngineError> {
     let mut cx = Ctx {
         storage,
         opts,
         limits,
-        query_start: steps.start,
-        query_end: steps.end,
+        query_start: query.start,
+        query_end: query.end,
         query_step_secs: if is_range {
             steps.interval as f64 / 1000.0
         } else {
             0.0
         },
         annotations: Annotations::new(),
-        stats: QueryStats::default(),
+        stats: QueryStats {
+            samples_per_step: vec![0; steps.len().min(limits.max_samples.saturating_add(1))],
+            ..QueryStats::default()
+        },
         held: 0,
+        series_read: 0,
+        top: steps,
         is_range,
     };
     // Every step holds at least one value, so a query with more steps than the sample limit
@@ -268,8 +283,35 @@ impl Ctx<'_> {
 
     fn hold(&mut self, n: usize) -> Result<(), EngineError> {
         self.held += n;
+        self.stats.peak_samples = self.stats.peak_samples.max(self.held as u64);
         if self.held > self.limits.max_samples {
             return Err(EngineError::TooManySamples);
+        }
+        Ok(())
+    }
+
+    /// Counts `n` samples processed at step `i` of `steps`. Nodes evaluated at the query's own
+    /// steps count at that step; subquery steps count at the first query step at or after
+    /// their time (clamped to the query's range).
+    fn count_at(&mut self, steps: Steps, i: usize, n: u64) -> Result<(), EngineError> {
+        self.stats.samples_processed += n;
+        if self.stats.samples_processed > self.limits.max_samples_processed {
+            return Err(EngineError::TooManySamplesProcessed {
+                limit: self.limits.max_samples_processed,
+            });
+        }
+        let top = self.top;
+        let idx = if steps == top {
+            i
+        } else {
+            let t = steps.ts(i);
+            let k = (t - top.start + top.interval - 1).div_euclid(top.interval);
+            usize::try_from(k.max(0)).unwrap_or(0)
+        };
+        if let Some(slot) = self.stats.samples_per_step.get_mut(idx) {
+            *slot += n;
+        } else if let Some(last) = self.stats.samples_per_step.last_mut() {
+            *last += n;
         }
         Ok(())
     }
@@ -463,6 +505,12 @@ impl Ctx<'_> {
     ) -> Result<Vec<RangeSeries>, EngineError> {
         let matchers = Self::matchers(vs)?;
         let selected = self.storage.select(mint, maxt, &matchers)?;
+        self.series_read += selected.len();
+        if self.series_read > self.limits.max_series {
+            return Err(EngineError::TooManySeries {
+                limit: self.limits.max_series,
+            });
+        }
         let mut out = Vec::with_capacity(selected.len());
         for s in selected {
             self.check()?;
@@ -470,7 +518,15 @@ impl Ctx<'_> {
                 labels: s.labels,
                 ..Default::default()
             };
-            for p in s.samples {
+            for (k, p) in s.samples.enumerate() {
+                // A long series is checked while it loads, so the sample limit bounds memory
+                // and a deadline or cancel interrupts the read.
+                if k % LOAD_CHECK_EVERY == LOAD_CHECK_EVERY - 1 {
+                    self.check()?;
+                    if self.held + k > self.limits.max_samples {
+                        return Err(EngineError::TooManySamples);
+                    }
+                }
                 let p = p?;
                 match p.value {
                     PointValue::Float(f) => {
@@ -524,7 +580,7 @@ impl Ctx<'_> {
                 if t <= r - lookback || value.is_stale() {
                     continue;
                 }
-                self.stats.samples_processed += 1;
+                self.count_at(steps, i, 1)?;
                 out[i].push(Sample {
                     labels: s.labels.clone(),
                     t,
@@ -616,7 +672,7 @@ impl Ctx<'_> {
                     }
                 };
                 if let Some(value) = value {
-                    self.stats.samples_processed += 1;
+                    self.count_at(steps, i, 1)?;
                     out[i].push(Sample {
                         labels: s.labels.clone(),
                         t: steps.ts(i),
@@ -662,7 +718,7 @@ impl Ctx<'_> {
                 for s in &input.series {
                     for i in 0..steps.len() {
                         let (f, h) = input.window(s, i);
-                        self.stats.samples_processed += (f.len() + h.len()) as u64;
+                        self.count_at(steps, i, (f.len() + h.len()) as u64)?;
                     }
                 }
                 Ok(input)
