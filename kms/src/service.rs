@@ -193,6 +193,15 @@ impl KmsService {
         Ok(self.find(account, key_id, AliasUse::Allowed).await?.arn)
     }
 
+    /// Checks that the key `key_arn` names can be used for cryptography now, failing with the
+    /// error KMS would answer a Decrypt with: `DisabledException`, `KMSInvalidStateException`
+    /// (pending deletion) or `NotFoundException` (deleted).
+    pub async fn check_usable(&self, key_arn: &str) -> Result<(), KmsError> {
+        // A full ARN names its own account; the caller account only resolves bare ids.
+        let record = self.find("", key_arn, AliasUse::Allowed).await?;
+        ensure_usable(&record)
+    }
+
     /// Returns the ARN of the key a ciphertext blob was encrypted under (Decrypt without KeyId).
     pub async fn ciphertext_key_arn(&self, ciphertext: &[u8]) -> Result<String, KmsError> {
         let parsed = blob::parse(ciphertext).map_err(|_| invalid_ciphertext())?;
