@@ -23,6 +23,7 @@
 //! # let _ = page; Ok(()) }
 //! ```
 
+mod data_keys;
 mod error;
 mod iam;
 mod local;
@@ -33,13 +34,14 @@ mod store;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;
 
+pub use data_keys::{DataKeyStore, WrappedDataKey};
 pub use error::{ResourceType, StoreError, StoreResult};
 pub use iam::{
     AccessKeyRecord, AccessKeyStatus, IamGroup, IamResult, IamStore, IamStoreError, IamUser,
     MAX_ACCESS_KEYS_PER_USER, MAX_ATTACHED_POLICIES, MAX_GROUPS_PER_USER, MAX_POLICY_VERSIONS,
     ManagedPolicyRecord, PolicyOwner, PolicyVersion,
 };
-pub use local::{LocalBackend, LocalOptions, MaintenanceTask, TsdbQueryable};
+pub use local::{LocalBackend, LocalOptions, MaintenanceTask, TenantKeys, TsdbQueryable};
 #[cfg(any(test, feature = "testsuite"))]
 pub use metrics::testsuite as metrics_testsuite;
 pub use metrics::{

@@ -2,6 +2,7 @@
 
 mod convert;
 mod queryable;
+mod sealing;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -21,6 +22,7 @@ use crate::metrics::{
 };
 use convert::StoredHistogram;
 pub use queryable::TsdbQueryable;
+pub use sealing::TenantKeys;
 
 /// Settings of the local backend.
 #[derive(Clone, Debug, Default)]
@@ -188,6 +190,22 @@ impl LocalBackend {
             db.set_out_of_order_window(ms(s.out_of_order_window));
         }
         state.configured = Some(db.clone());
+    }
+
+    /// Closes the tenant's database, dropping its in-memory head; the next request reopens
+    /// it from disk (and fails while its sealer has no key). Used when its key is revoked.
+    pub async fn close_tenant(&self, tenant: &TenantId) -> MetricsResult<()> {
+        let t = tenant.clone();
+        self.blocking(move |this| {
+            this.tsdb
+                .close_tenant(t.as_str())
+                .map_err(|e| tsdb_error(&t, e))?;
+            if let Some(state) = lock(&this.tenants).get_mut(&t) {
+                state.configured = None;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Returns the tenant's database, creating it (blocking).
