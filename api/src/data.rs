@@ -40,6 +40,8 @@ pub struct DataState {
     metrics: Arc<dyn MetricsBackend>,
     region: String,
     account_id: String,
+    /// Set when workspace data is sealed: every request re-checks the workspace's KMS key.
+    workspace_keys: Option<Arc<crate::kms::WorkspaceKeys>>,
 }
 
 impl DataState {
@@ -58,7 +60,15 @@ impl DataState {
             metrics,
             region: region.into(),
             account_id: account_id.into(),
+            workspace_keys: None,
         }
+    }
+
+    /// Seals workspace data with KMS-wrapped data keys: requests fail with a KMS error while
+    /// the workspace's key is disabled, pending deletion or deleted.
+    pub fn with_workspace_keys(mut self, keys: Arc<crate::kms::WorkspaceKeys>) -> Self {
+        self.workspace_keys = Some(keys);
+        self
     }
 
     fn workspace_arn(&self, id: &str) -> String {
@@ -136,6 +146,11 @@ async fn admit(state: &DataState, id: &str, req: Request) -> Result<Admitted, Re
     }
     let workspace = workspace.ok_or_else(|| not_found(id).into_response())?;
     serving(&workspace).map_err(IntoResponse::into_response)?;
+    if let Some(keys) = &state.workspace_keys {
+        keys.unlock(&workspace.id, workspace.kms_key_arn.as_deref())
+            .await
+            .map_err(IntoResponse::into_response)?;
+    }
     Ok(Admitted {
         parts,
         body,

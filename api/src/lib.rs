@@ -11,6 +11,7 @@
 //! - `data`: the AMP data plane — remote write and the PromQL query API per workspace
 //!   ([`data_router`], [`DataState`]), and the loop keeping tenant settings in step with
 //!   workspaces ([`sync_tenants`]).
+//! - `kms`: the KMS API on `POST /` and the workspace data keys it wraps ([`WorkspaceKeys`]).
 //! - `ops`: `/healthz` and `/readyz`.
 //! - `server`: assembling the app ([`app`]) and running it ([`run`]).
 //!
@@ -31,6 +32,7 @@ mod data;
 mod error;
 mod extract;
 mod iam;
+mod kms;
 mod openapi;
 mod operation;
 mod ops;
@@ -48,10 +50,13 @@ pub use iam::{
     Identities, ROOT_CREDENTIALS_FILE, ROOT_KEY_FILE, RootAccessKey, RootCredentialsError,
     SealerError, SecretSealer,
 };
+pub use kms::{
+    KMS_DIR, KeyAccessError, WorkspaceKeys, handle as kms_handle, open_service as open_kms_service,
+};
 pub use openapi::openapi;
 pub use operation::Operation;
 pub use pagination::{KeyError, PageTokens};
-pub use server::{app, open_metrics, open_store, run, serve};
+pub use server::{app, open_metrics, open_sealed_metrics, open_store, run, serve};
 pub use services::router as services_router;
 pub use trace::RequestId;
 

@@ -5,6 +5,8 @@
 //! `…CloudTrail_20131101.*`); query-protocol services (IAM, STS) send a form whose `Action`
 //! is only meaningful for the service the request was signed for, so those are told apart
 //! by the signing name in the SigV4 credential scope.
+//!
+//! KMS (`TrentService.*`) is answered when the router is given a [`KmsService`].
 
 use std::sync::Arc;
 
@@ -15,38 +17,57 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
+use ampd_kms::KmsService;
+
 use crate::auth::Authenticator;
-use crate::iam;
+use crate::{iam, kms};
 
 /// A service reachable on `POST /`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Service {
     /// IAM, query protocol, signing name `iam`.
     Iam,
+    /// KMS, JSON 1.1 `TrentService.*`, signing name `kms`.
+    Kms,
     /// A JSON 1.1 target prefix no service here answers.
     UnknownTarget,
 }
 
 /// Returns which service a `POST /` request is for.
 fn service_of(parts: &Parts) -> Service {
-    if parts.headers.contains_key("x-amz-target") {
+    if let Some(target) = parts.headers.get("x-amz-target") {
+        let target = target.to_str().unwrap_or_default();
+        if target.starts_with(ampd_kms::TARGET_PREFIX) {
+            return Service::Kms;
+        }
         return Service::UnknownTarget;
     }
     Service::Iam
 }
 
-/// Builds the router of `POST /`.
-pub fn router(authenticator: Arc<Authenticator>) -> Router {
-    Router::new()
-        .route("/", post(dispatch))
-        .with_state(authenticator)
+/// What `POST /` serves.
+#[derive(Debug, Clone)]
+struct ServicesState {
+    authenticator: Arc<Authenticator>,
+    kms: Option<KmsService>,
 }
 
-async fn dispatch(State(auth): State<Arc<Authenticator>>, req: Request) -> Response {
+/// Builds the router of `POST /`; KMS targets are served when `kms` is given.
+pub fn router(authenticator: Arc<Authenticator>, kms: Option<KmsService>) -> Router {
+    Router::new()
+        .route("/", post(dispatch))
+        .with_state(ServicesState { authenticator, kms })
+}
+
+async fn dispatch(State(state): State<ServicesState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    match service_of(&parts) {
-        Service::Iam => iam::handle(&auth, Request::from_parts(parts, body)).await,
-        Service::UnknownTarget => unknown_target(&parts),
+    let auth = &state.authenticator;
+    match (service_of(&parts), &state.kms) {
+        (Service::Iam, _) => iam::handle(auth, Request::from_parts(parts, body)).await,
+        (Service::Kms, Some(service)) => {
+            kms::handle(auth, service, Request::from_parts(parts, body)).await
+        }
+        (Service::Kms | Service::UnknownTarget, _) => unknown_target(&parts),
     }
 }
 
@@ -84,6 +105,10 @@ mod tests {
     #[test]
     fn forms_go_to_iam_and_unknown_targets_are_refused() {
         assert_eq!(service_of(&parts(None)), Service::Iam);
+        assert_eq!(
+            service_of(&parts(Some("TrentService.Encrypt"))),
+            Service::Kms
+        );
         assert_eq!(
             service_of(&parts(Some("Nope_2020.DoThing"))),
             Service::UnknownTarget

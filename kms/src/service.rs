@@ -142,6 +142,11 @@ impl KmsService {
         }
     }
 
+    /// Returns the partition and region the service writes into ARNs.
+    pub fn config(&self) -> &KmsConfig {
+        &self.inner.config
+    }
+
     /// Answers one `TrentService.<operation>` request: JSON body in, JSON body out.
     ///
     /// Map an `Err` to HTTP with [`KmsError::http_status`] and [`KmsError::to_json`].

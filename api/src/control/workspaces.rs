@@ -54,6 +54,9 @@ pub(super) async fn create(
         check_kms_key_arn(&mut c, k);
     }
     c.finish()?;
+    if let (Some(keys), Some(arn)) = (s.workspace_keys(), &req.kms_key_arn) {
+        keys.validate_customer_key(arn).await?;
+    }
     let token = s.client_token(req.client_token.as_deref(), &[], &req)?;
     let new = NewWorkspace {
         id: super::arn::new_workspace_id(),
@@ -65,6 +68,16 @@ pub(super) async fn create(
         .store()
         .create_workspace(new, token.as_ref(), s.0.max_workspaces)
         .await?;
+    if let Some(keys) = s.workspace_keys() {
+        // Validated above; should this still fail, the first data-plane request retries it.
+        if let Err(e) = keys
+            .create_data_key(&ws.id, ws.kms_key_arn.as_deref())
+            .await
+        {
+            tracing::warn!(workspace_id = %ws.id, error = %e,
+                "cannot create the data key of workspace {}: {e}", ws.id);
+        }
+    }
     Ok(reply(
         Operation::CreateWorkspace,
         &CreateWorkspaceResponse {
@@ -167,6 +180,10 @@ pub(super) async fn delete(
     path_id("workspaceId", &id)?;
     let token = s.query_token(&q, &[&id])?;
     s.store().delete_workspace(&id, token.as_ref()).await?;
+    // The store destroyed the wrapped data key with the request; drop the plaintext too.
+    if let Some(keys) = s.workspace_keys() {
+        keys.revoke(&id).await;
+    }
     Ok(reply_empty(Operation::DeleteWorkspace))
 }
 
