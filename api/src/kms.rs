@@ -8,6 +8,7 @@
 //! always allowed and users get access through their identity policies. Errors come back as
 //! JSON 1.1 errors (`__type`, `message`).
 
+mod sealed_store;
 mod workspace_keys;
 
 #[cfg(test)]
@@ -30,6 +31,7 @@ use serde_json::Value;
 
 use crate::auth::{Authenticator, AuthzError, Check, read_body};
 
+pub use sealed_store::SealedDefinitions;
 pub use workspace_keys::{KeyAccessError, WorkspaceKeys};
 
 /// Folder of the KMS key repository in the data folder.

@@ -17,7 +17,7 @@ use crate::control::{self, ControlSettings, ControlState};
 use crate::data::{self, DataState};
 use crate::extract::MAX_BODY_BYTES;
 use crate::iam::{Identities, ROOT_KEY_FILE, RootAccessKey, SecretSealer};
-use crate::kms::WorkspaceKeys;
+use crate::kms::{SealedDefinitions, WorkspaceKeys};
 use crate::pagination::PageTokens;
 use crate::{ops, services, trace};
 
@@ -152,6 +152,7 @@ pub async fn serve(
         tracing::warn!(error = %e, "cannot load workspace keys: {e:#}");
     }
     let key_refresh = tokio::spawn(keys.clone().run(KEY_REFRESH_INTERVAL));
+    let store: Arc<dyn MetadataStore> = Arc::new(SealedDefinitions::new(store, keys.clone()));
     let maintenance = local.spawn_maintenance(MAINTENANCE_INTERVAL);
     let metrics: Arc<dyn MetricsBackend> = local;
     let data = DataState::new(

@@ -79,6 +79,7 @@ async fn harness() -> Harness {
         ACCOUNT,
     ));
     let metrics: Arc<dyn MetricsBackend> = local;
+    let store: Arc<dyn MetadataStore> = Arc::new(SealedDefinitions::new(store, keys.clone()));
     let data = DataState::new(
         authenticator.clone(),
         store.clone(),
@@ -470,4 +471,77 @@ async fn default_keys_are_service_owned_and_workspace_deletion_shreds() {
             .is_none()
     );
     assert!(!h.tenants.is_installed(&ws));
+}
+
+const RULES: &str = "groups:\n  - name: vault\n    rules:\n      - record: job:vault_secret_reads:rate5m\n        expr: sum by (job) (rate(vault_secret_reads_total[5m]))\n";
+const ALERTMANAGER: &str = "alertmanager_config: |\n  route:\n    receiver: vault-oncall-receiver\n  receivers:\n    - name: vault-oncall-receiver\n";
+
+#[tokio::test]
+async fn definitions_are_sealed_in_the_metadata_store() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let h = harness().await;
+    let key = h.ok("CreateKey", json!({})).await;
+    let arn = key["KeyMetadata"]["Arn"].as_str().unwrap().to_owned();
+    let ws = h.create_workspace(Some(&arn)).await.unwrap();
+    let r = h
+        .aps(
+            "POST",
+            &format!("/workspaces/{ws}/rulegroupsnamespaces"),
+            Some(json!({"name": "vault", "data": b64(RULES)})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let r = h
+        .aps(
+            "POST",
+            &format!("/workspaces/{ws}/alertmanager/definition"),
+            Some(json!({"data": b64(ALERTMANAGER)})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    h.store.settle(Duration::ZERO).await.unwrap();
+
+    let rules = format!("/workspaces/{ws}/rulegroupsnamespaces/vault");
+    let r = h.aps("GET", &rules, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["ruleGroupsNamespace"]["data"], b64(RULES));
+    let am = format!("/workspaces/{ws}/alertmanager/definition");
+    let r = h.aps("GET", &am, None).await;
+    assert_eq!(
+        r.json()["alertManagerDefinition"]["data"],
+        b64(ALERTMANAGER)
+    );
+
+    // The database files hold neither document in clear.
+    let mut scanned = 0;
+    for entry in std::fs::read_dir(h.dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("metadata.db")
+        {
+            let bytes = std::fs::read(&path).unwrap();
+            for needle in ["vault_secret_reads_total", "vault-oncall-receiver"] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                    "{} holds {needle}",
+                    path.display()
+                );
+            }
+            scanned += 1;
+        }
+    }
+    assert!(scanned >= 1);
+
+    h.ok("DisableKey", json!({"KeyId": arn})).await;
+    let r = h.aps("GET", &rules, None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("is disabled"), "{}", r.body);
+    h.ok("EnableKey", json!({"KeyId": arn})).await;
+    let r = h.aps("GET", &rules, None).await;
+    assert_eq!(r.json()["ruleGroupsNamespace"]["data"], b64(RULES));
 }

@@ -15,6 +15,7 @@ use ampd_backends::{
     DataKeyStore, LocalBackend, MetricsBackend, TenantId, TenantKeys, Timestamp, WrappedDataKey,
 };
 use ampd_kms::{EncryptionContext, KeyState, KmsError, KmsService, WORKSPACE_CONTEXT_KEY};
+use ampd_tsdb::{SealError, SealerProvider};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -217,6 +218,50 @@ impl WorkspaceKeys {
             self.install(&stored).await?;
         }
         Ok(())
+    }
+
+    /// Seals workspace data kept outside the tsdb (rule groups, alertmanager definitions)
+    /// with the workspace's data key, checking its KMS key first like [`Self::unlock`].
+    pub async fn seal(
+        &self,
+        workspace_id: &str,
+        kms_key_arn: Option<&str>,
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, KeyAccessError> {
+        self.unlock(workspace_id, kms_key_arn).await?;
+        self.tenants
+            .sealer_for(workspace_id)
+            .and_then(|s| s.seal(aad, plaintext))
+            .map_err(|e| self.seal_error(workspace_id, e))
+    }
+
+    /// Opens what [`Self::seal`] sealed with the same `aad`; never returns tampered data.
+    pub async fn open(
+        &self,
+        workspace_id: &str,
+        kms_key_arn: Option<&str>,
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, KeyAccessError> {
+        self.unlock(workspace_id, kms_key_arn).await?;
+        self.tenants
+            .sealer_for(workspace_id)
+            .and_then(|s| s.open(aad, sealed))
+            .map_err(|e| self.seal_error(workspace_id, e))
+    }
+
+    fn seal_error(&self, workspace_id: &str, e: SealError) -> KeyAccessError {
+        match e {
+            // Revoked between the check and the use: the key just became unusable.
+            SealError::KeyUnavailable(reason) => KeyAccessError::KeyUnusable {
+                code: "KMSInvalidStateException",
+                message: format!("Workspace {workspace_id} cannot read or write data: {reason}"),
+            },
+            other => KeyAccessError::Internal(anyhow::anyhow!(
+                "sealed data of workspace {workspace_id}: {other}"
+            )),
+        }
     }
 
     async fn install(&self, stored: &WrappedDataKey) -> Result<(), KeyAccessError> {
