@@ -15,6 +15,10 @@
 //! `ampd-promql` for evaluation, joined by an adapter to the engine's `Queryable` trait
 //! ([`TsdbQueryable`], public so the PromQL test corpus can run over a real tsdb).
 //!
+//! Encryption at rest: [`TenantKeys`] is the tsdb's sealer provider over workspace data keys
+//! that the key management layer installs and revokes, and [`DataKeyStore`] (implemented by
+//! [`SqliteStore`]) keeps those data keys wrapped by KMS, destroyed with their workspace.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), ampd_backends::StoreError> {
 //! use ampd_backends::{MetadataStore, SqliteStore};
