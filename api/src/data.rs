@@ -147,7 +147,7 @@ async fn admit(state: &DataState, id: &str, req: Request) -> Result<Admitted, Re
     let workspace = workspace.ok_or_else(|| not_found(id).into_response())?;
     serving(&workspace).map_err(IntoResponse::into_response)?;
     if let Some(keys) = &state.workspace_keys {
-        keys.unlock(&workspace.id, workspace.kms_key_arn.as_deref())
+        keys.unlock(&workspace)
             .await
             .map_err(IntoResponse::into_response)?;
     }

@@ -56,7 +56,7 @@ impl SealedDefinitions {
     async fn seal(&self, workspace_id: &str, aad: &[u8], plain: &[u8]) -> StoreResult<Vec<u8>> {
         let ws = self.inner.workspace(workspace_id).await?;
         self.keys
-            .seal(workspace_id, ws.kms_key_arn.as_deref(), aad, plain)
+            .seal(&ws, aad, plain)
             .await
             .map_err(|e| store_error(workspace_id, e))
     }
@@ -64,7 +64,7 @@ impl SealedDefinitions {
     async fn open(&self, workspace_id: &str, aad: &[u8], sealed: &[u8]) -> StoreResult<Vec<u8>> {
         let ws = self.inner.workspace(workspace_id).await?;
         self.keys
-            .open(workspace_id, ws.kms_key_arn.as_deref(), aad, sealed)
+            .open(&ws, aad, sealed)
             .await
             .map_err(|e| store_error(workspace_id, e))
     }

@@ -471,6 +471,18 @@ async fn default_keys_are_service_owned_and_workspace_deletion_shreds() {
             .is_none()
     );
     assert!(!h.tenants.is_installed(&ws));
+    // A deleting workspace never gets a fresh data key.
+    let row = h.store.workspace(&ws).await.unwrap();
+    assert!(matches!(
+        h.keys.unlock(&row).await,
+        Err(KeyAccessError::KeyUnusable { .. })
+    ));
+    assert!(
+        ampd_backends::DataKeyStore::data_key(&h.store, &ws)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 const RULES: &str = "groups:\n  - name: vault\n    rules:\n      - record: job:vault_secret_reads:rate5m\n        expr: sum by (job) (rate(vault_secret_reads_total[5m]))\n";

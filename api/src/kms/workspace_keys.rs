@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ampd_backends::{
-    DataKeyStore, LocalBackend, MetricsBackend, TenantId, TenantKeys, Timestamp, WrappedDataKey,
+    DataKeyStore, LocalBackend, MetricsBackend, Status, TenantId, TenantKeys, Timestamp, Workspace,
+    WrappedDataKey,
 };
 use ampd_kms::{EncryptionContext, KeyState, KmsError, KmsService, WORKSPACE_CONTEXT_KEY};
 use ampd_tsdb::{SealError, SealerProvider};
@@ -195,20 +196,27 @@ impl WorkspaceKeys {
     }
 
     /// Makes the workspace's data readable and writable for one request: checks its KMS key
-    /// now and unwraps the data key if it is not in memory. A workspace without a data key
-    /// (created before keys existed, or whose creation was interrupted) gets one.
-    pub async fn unlock(
-        &self,
-        workspace_id: &str,
-        kms_key_arn: Option<&str>,
-    ) -> Result<(), KeyAccessError> {
+    /// now and unwraps the data key if it is not in memory. A live workspace without a data
+    /// key (its creation was interrupted) gets one; a deleted one never gets a new one.
+    pub async fn unlock(&self, ws: &Workspace) -> Result<(), KeyAccessError> {
+        let workspace_id = ws.id.as_str();
         let stored = self
             .store
             .data_key(workspace_id)
             .await
             .map_err(|e| KeyAccessError::Internal(e.into()))?;
         let Some(stored) = stored else {
-            return self.create_data_key(workspace_id, kms_key_arn).await;
+            if ws.status == Status::Deleting {
+                return Err(KeyAccessError::KeyUnusable {
+                    code: "KMSNotFoundException",
+                    message: format!(
+                        "Workspace {workspace_id} is being deleted; its data key was destroyed"
+                    ),
+                });
+            }
+            return self
+                .create_data_key(workspace_id, ws.kms_key_arn.as_deref())
+                .await;
         };
         if let Err(e) = self.kms.check_usable(&stored.kms_key_arn).await {
             self.revoke(workspace_id).await;
@@ -224,31 +232,29 @@ impl WorkspaceKeys {
     /// with the workspace's data key, checking its KMS key first like [`Self::unlock`].
     pub async fn seal(
         &self,
-        workspace_id: &str,
-        kms_key_arn: Option<&str>,
+        ws: &Workspace,
         aad: &[u8],
         plaintext: &[u8],
     ) -> Result<Vec<u8>, KeyAccessError> {
-        self.unlock(workspace_id, kms_key_arn).await?;
+        self.unlock(ws).await?;
         self.tenants
-            .sealer_for(workspace_id)
+            .sealer_for(&ws.id)
             .and_then(|s| s.seal(aad, plaintext))
-            .map_err(|e| self.seal_error(workspace_id, e))
+            .map_err(|e| self.seal_error(&ws.id, e))
     }
 
     /// Opens what [`Self::seal`] sealed with the same `aad`; never returns tampered data.
     pub async fn open(
         &self,
-        workspace_id: &str,
-        kms_key_arn: Option<&str>,
+        ws: &Workspace,
         aad: &[u8],
         sealed: &[u8],
     ) -> Result<Vec<u8>, KeyAccessError> {
-        self.unlock(workspace_id, kms_key_arn).await?;
+        self.unlock(ws).await?;
         self.tenants
-            .sealer_for(workspace_id)
+            .sealer_for(&ws.id)
             .and_then(|s| s.open(aad, sealed))
-            .map_err(|e| self.seal_error(workspace_id, e))
+            .map_err(|e| self.seal_error(&ws.id, e))
     }
 
     fn seal_error(&self, workspace_id: &str, e: SealError) -> KeyAccessError {
