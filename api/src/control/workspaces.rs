@@ -1,6 +1,7 @@
 //! Workspaces and their configuration.
 
 use ampd_backends::{LabelSetLimit, NewWorkspace, Workspace, WorkspaceConfigurationUpdate};
+use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
 
@@ -13,6 +14,7 @@ use super::model::{
 };
 use super::validate::{Check, path_id};
 use super::{ControlState, reply, reply_empty, status};
+use crate::auth::Caller;
 use crate::error::AwsError;
 use crate::extract::{AwsJson, AwsPath, QueryParams};
 use crate::operation::Operation;
@@ -40,6 +42,7 @@ fn tags_out(ws: &Workspace) -> Option<super::model::TagMap> {
 /// `POST /workspaces`
 pub(super) async fn create(
     State(s): State<ControlState>,
+    Extension(caller): Extension<Caller>,
     AwsJson(req): AwsJson<CreateWorkspaceRequest>,
 ) -> Result<Response, AwsError> {
     let mut c = Check::new();
@@ -55,6 +58,8 @@ pub(super) async fn create(
     }
     c.finish()?;
     if let (Some(keys), Some(arn)) = (s.workspace_keys(), &req.kms_key_arn) {
+        keys.authorize_customer_key(s.authenticator(), &caller.principal, arn)
+            .await?;
         keys.validate_customer_key(arn).await?;
     }
     let token = s.client_token(req.client_token.as_deref(), &[], &req)?;

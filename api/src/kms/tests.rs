@@ -353,6 +353,40 @@ async fn users_need_identity_policies_for_kms_actions() {
     assert_eq!(r.json()["__type"], "AccessDeniedException");
     let r = h.kms_as(user, "ListKeys", json!({})).await;
     assert_eq!(r.json()["__type"], "AccessDeniedException");
+
+    // A workspace with a customer key needs the caller's own right to use the key.
+    let aps = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "aps:CreateWorkspace", "Resource": "*"},
+    ]});
+    h.iam(&[
+        ("Action", "PutUserPolicy"),
+        ("UserName", "app"),
+        ("PolicyName", "aps"),
+        ("PolicyDocument", &aps.to_string()),
+    ])
+    .await;
+    let create = || async {
+        let req = Request::post("/workspaces")
+            .header("content-type", "application/json")
+            .body(Body::from(json!({"kmsKeyArn": arn}).to_string()))
+            .unwrap();
+        h.send(req, user, "aps").await
+    };
+    let r = create().await;
+    assert_eq!(r.code, "AccessDeniedException", "{}", r.body);
+    assert!(r.body.contains("kms:GenerateDataKey"), "{}", r.body);
+    let more = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:DescribeKey", "kms:GenerateDataKey"], "Resource": arn},
+    ]});
+    h.iam(&[
+        ("Action", "PutUserPolicy"),
+        ("UserName", "app"),
+        ("PolicyName", "use-key"),
+        ("PolicyDocument", &more.to_string()),
+    ])
+    .await;
+    let r = create().await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@
 //! wrapped data keys under it and the data they sealed.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use ampd_backends::{
     DataKeyStore, LocalBackend, MetricsBackend, Status, TenantId, TenantKeys, Timestamp, Workspace,
@@ -20,6 +20,10 @@ use ampd_tsdb::{SealError, SealerProvider};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use ampd_iam::Principal;
+use ampd_iam::policy::RequestContext;
+
+use crate::auth::{Authenticator, Check};
 use crate::error::AwsError;
 
 /// A workspace cannot read or write data because of its KMS key.
@@ -153,6 +157,25 @@ impl WorkspaceKeys {
             Some(message) => Err(AwsError::field("kmsKeyArn", message)),
             None => Ok(()),
         }
+    }
+
+    /// Checks that the caller may use `arn` for a workspace: as with AMP, the caller itself
+    /// needs `kms:DescribeKey` and `kms:GenerateDataKey` on the key (the root user always may).
+    pub async fn authorize_customer_key(
+        &self,
+        auth: &Authenticator,
+        principal: &Principal,
+        arn: &str,
+    ) -> Result<(), AwsError> {
+        let context = RequestContext::for_principal(principal, SystemTime::now());
+        let checks = ["kms:DescribeKey", "kms:GenerateDataKey"].map(|action| Check {
+            action,
+            resource: arn.to_owned(),
+            context: context.clone(),
+        });
+        auth.authorize(principal, &checks)
+            .await
+            .map_err(AwsError::from)
     }
 
     /// Creates the workspace's data key under `kms_key_arn` (or the account's AWS managed
