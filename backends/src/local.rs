@@ -576,9 +576,10 @@ impl MetricsBackend for LocalBackend {
             state.configured = None;
         }
         let t = tenant.clone();
-        self.blocking(move |this| {
-            this.existing_db(&t)?;
-            Ok(())
+        self.blocking(move |this| match this.existing_db(&t) {
+            // The settings are kept and applied when the tenant's key comes back.
+            Ok(_) | Err(MetricsError::TenantUnavailable { .. }) => Ok(()),
+            Err(e) => Err(e),
         })
         .await
     }

@@ -303,6 +303,12 @@ mod tests {
             matches!(err, MetricsError::TenantUnavailable { .. }),
             "{err:?}"
         );
+        // Settings wait for the key instead of failing.
+        let settings = crate::metrics::TenantSettings {
+            retention: std::time::Duration::from_secs(86_400 * 30),
+            out_of_order_window: std::time::Duration::from_secs(60),
+        };
+        b.set_limits(&t, settings).await.unwrap();
     }
 
     /// Walks the frames of a block chunks file: `(offset, length)` of each.
