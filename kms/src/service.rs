@@ -59,12 +59,14 @@ impl Default for KmsConfig {
 }
 
 /// What one [`KmsService::tick`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TickSummary {
     /// Keys that got a new material version from automatic rotation.
     pub rotated: usize,
     /// Keys whose waiting period ended and whose material was destroyed.
     pub deleted: usize,
+    /// The ARNs of those deleted keys, so their dependents can be destroyed too.
+    pub deleted_arns: Vec<String>,
     /// Keys whose due action failed (logged; retried on the next tick).
     pub failed: usize,
 }
@@ -312,7 +314,10 @@ impl KmsService {
         for key_id in self.inner.repo.due_keys(now, TICK_BATCH).await? {
             match self.apply_due(&key_id, now).await {
                 Ok(Some(Due::Rotated)) => summary.rotated += 1,
-                Ok(Some(Due::Deleted)) => summary.deleted += 1,
+                Ok(Some(Due::Deleted(arn))) => {
+                    summary.deleted += 1;
+                    summary.deleted_arns.push(arn);
+                }
                 Ok(None) => {}
                 Err(err) => {
                     summary.failed += 1;
@@ -339,7 +344,7 @@ impl KmsService {
                     key_id,
                     "deleted kms key {key_id} and destroyed its key material"
                 );
-                Ok(Some(Due::Deleted))
+                Ok(Some(Due::Deleted(record.arn)))
             }
             Lifecycle::Enabled if rotation_due(&record.rotation, now) => {
                 self.modify(record, |r, now| {
@@ -648,7 +653,7 @@ impl KmsService {
 
 enum Due {
     Rotated,
-    Deleted,
+    Deleted(String),
 }
 
 fn rotation_due(rotation: &Rotation, now: OffsetDateTime) -> bool {

@@ -343,21 +343,18 @@ impl WorkspaceKeys {
     }
 
     /// Applies what is due in KMS (rotations, deletions), then brings every workspace in line
-    /// with its key: unwraps keys that are usable, revokes those that are not, shreds those
-    /// whose key is gone.
+    /// with its key: unwraps keys that are usable, revokes those that are not, and shreds the
+    /// workspaces whose key KMS just deleted.
+    ///
+    /// Only a deletion KMS reports destroys data: a key that is merely missing (a repository
+    /// restored without it, a changed region) revokes access and logs, so restoring the key
+    /// repository brings the data back.
     pub async fn refresh(&self) -> Result<(), KeyAccessError> {
         let summary = self
             .kms
             .tick()
             .await
             .map_err(|e| KeyAccessError::Internal(anyhow::Error::new(e)))?;
-        if summary.deleted > 0 {
-            tracing::info!(
-                deleted = summary.deleted,
-                "kms deleted {} keys",
-                summary.deleted
-            );
-        }
         let stored = self
             .store
             .data_keys()
@@ -365,20 +362,30 @@ impl WorkspaceKeys {
             .map_err(|e| KeyAccessError::Internal(e.into()))?;
         for key in stored {
             let id = key.workspace_id.as_str();
+            if summary.deleted_arns.contains(&key.kms_key_arn) {
+                self.shred(id).await?;
+                continue;
+            }
             match self.kms.check_usable(&key.kms_key_arn).await {
                 Ok(()) if !self.tenants.is_installed(id) => {
                     if let Err(e) = self.install(&key).await {
-                        tracing::warn!(workspace_id = id, error = %e, "cannot unwrap the data key of {id}: {e}");
+                        tracing::warn!(workspace_id = id, error = %e,
+                            "cannot unwrap the data key of {id}: {e}");
                     }
                 }
                 Ok(()) => {}
-                Err(KmsError::NotFound(_)) => self.shred(id).await?,
                 Err(KmsError::Internal(e)) => {
                     return Err(KeyAccessError::Internal(anyhow::anyhow!(
                         "check key of {id}: {e}"
                     )));
                 }
-                Err(_) if self.tenants.is_installed(id) => self.revoke(id).await,
+                Err(e) if self.tenants.is_installed(id) => {
+                    if let KmsError::NotFound(_) = e {
+                        tracing::error!(workspace_id = id, kms_key_arn = %key.kms_key_arn,
+                            "the kms key {} of workspace {id} is missing", key.kms_key_arn);
+                    }
+                    self.revoke(id).await;
+                }
                 Err(_) => {}
             }
         }

@@ -536,7 +536,9 @@ async fn deletion_after_the_window_shreds_the_key() {
     f.clock.advance(Duration::days(7) - Duration::seconds(1));
     assert_eq!(f.kms.tick().await.unwrap().deleted, 0);
     f.clock.advance(Duration::seconds(1));
-    assert_eq!(f.kms.tick().await.unwrap().deleted, 1);
+    let summary = f.kms.tick().await.unwrap();
+    assert_eq!(summary.deleted, 1);
+    assert_eq!(summary.deleted_arns, vec![key.arn.clone()]);
 
     assert_eq!(code(f.describe(&key.key_id).await), "NotFoundException");
     assert_eq!(
