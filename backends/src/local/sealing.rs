@@ -293,7 +293,31 @@ mod tests {
             "no block: {all:?}"
         );
         assert!(all.iter().any(|p| p.ends_with("tombstones")), "{all:?}");
+        let compacted = all.iter().filter(|p| p.ends_with("meta.json")).any(|p| {
+            let meta: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+            meta["level"].as_u64().unwrap_or(0) > 1
+        });
+        assert!(compacted, "no compacted block: {all:?}");
         assert!(assert_nothing_in_clear(dir.path()) > 5);
+
+        // The same load stored unsealed shows every needle: the search can find them.
+        let plain = tempfile::tempdir().unwrap();
+        let unsealed = LocalBackend::new(
+            plain.path(),
+            LocalOptions::default(),
+            Arc::new(ampd_tsdb::IdentitySealer),
+        )
+        .unwrap();
+        unsealed.write(&t, batch(0, 240)).await.unwrap();
+        unsealed.maintain(12 * HOUR).await.unwrap();
+        let stored: Vec<u8> = files(plain.path())
+            .iter()
+            .flat_map(|p| std::fs::read(p).unwrap())
+            .collect();
+        assert!(contains(&stored, NAME.as_bytes()));
+        assert!(contains(&stored, SECRET_LABEL.as_bytes()));
+        assert!(contains(&stored, &VALUE.to_le_bytes()) || contains(&stored, &VALUE.to_be_bytes()));
 
         // Without the key nothing opens: no fallback to reading plaintext.
         keys.revoke("ws-1");
