@@ -4,9 +4,10 @@
 //! Every request is authenticated through the shared [`Authenticator`] and authorized as
 //! `kms:<Operation>` on the key ARN it addresses (`*` for CreateKey, ListKeys and ListAliases;
 //! the alias ARN too for alias operations; `kms:ReEncryptFrom`/`kms:ReEncryptTo` for
-//! ReEncrypt). Keys carry the default key policy, which delegates to IAM: the account root is
-//! always allowed and users get access through their identity policies. Errors come back as
-//! JSON 1.1 errors (`__type`, `message`).
+//! ReEncrypt). Key policies apply as in KMS: the default key policy delegates to IAM (the
+//! account root is always allowed and users get access through their identity policies); a
+//! key policy without that delegation must allow the caller itself. Errors come back as JSON
+//! 1.1 errors (`__type`, `message`).
 
 mod sealed_store;
 mod workspace_keys;
@@ -17,9 +18,14 @@ mod tests;
 use std::path::Path;
 use std::sync::Arc;
 
+use ampd_iam::Principal;
+use ampd_iam::policy::{
+    AttachedPolicy, AuthzRequest, Policy, PolicyKind, PolicySet, evaluate, wildcard_match,
+};
 use ampd_iam::sigv4::{Protocol, SigV4Error};
 use ampd_kms::{
-    Clock, FileKeyRepository, KmsConfig, KmsError, KmsService, Operation, RootKey, SystemClock,
+    Clock, FileKeyRepository, GetKeyPolicyRequest, KmsConfig, KmsError, KmsService, Operation,
+    RootKey, SystemClock,
 };
 use axum::extract::Request;
 use axum::http::request::Parts;
@@ -155,7 +161,7 @@ async fn serve(
     let account = auth.identities().account_id().to_owned();
     if !caller.principal.is_root() {
         let checks = checks(auth, kms, &parts, &caller.principal, op, &account, &bytes).await?;
-        auth.authorize(&caller.principal, &checks).await?;
+        authorize(auth, kms, &account, &caller.principal, &checks).await?;
     }
     Ok(kms.handle(&account, op, &bytes).await?)
 }
@@ -223,6 +229,104 @@ async fn checks(
         }
     }
     Ok(out)
+}
+
+/// Evaluates each check against the caller's identity policies and the key policy, as KMS
+/// does: an explicit deny anywhere wins; the key policy may allow the caller directly; identity
+/// policies count only where the key policy delegates the action to the account (the default
+/// key policy delegates everything).
+async fn authorize(
+    auth: &Authenticator,
+    kms: &KmsService,
+    account: &str,
+    principal: &Principal,
+    checks: &[Check],
+) -> Result<(), KmsApiError> {
+    let identity = auth
+        .identities()
+        .identity_policies(principal)
+        .await
+        .map_err(|e| AuthzError::Internal(anyhow::Error::new(e)))?;
+    for check in checks {
+        let key_policy = if check.resource.contains(":key/") {
+            let request = GetKeyPolicyRequest {
+                key_id: check.resource.clone(),
+                policy_name: None,
+            };
+            Some(kms.get_key_policy(account, request).await?.policy)
+        } else {
+            None
+        };
+        let delegated = key_policy
+            .as_deref()
+            .is_none_or(|doc| delegates_to_account(doc, kms, account, check.action));
+        let resource = match key_policy {
+            Some(doc) => {
+                let parsed = Policy::parse_resource(&doc)
+                    .map_err(|e| KmsError::Internal(format!("stored key policy: {e}")))?;
+                Some(AttachedPolicy::new(
+                    "key policy",
+                    PolicyKind::Resource,
+                    Arc::new(parsed),
+                ))
+            }
+            None => None,
+        };
+        let set = PolicySet {
+            identity: if delegated { &identity } else { &[] },
+            resource: resource.as_ref(),
+            ..PolicySet::default()
+        };
+        let request = AuthzRequest {
+            principal,
+            action: check.action,
+            resource: &check.resource,
+            context: &check.context,
+        };
+        if let Some(message) = evaluate(&request, &set).access_denied_message(
+            &principal.arn,
+            check.action,
+            &check.resource,
+        ) {
+            return Err(AuthzError::Denied(message).into());
+        }
+    }
+    Ok(())
+}
+
+/// Whether a key policy allows `action` to the account itself (`arn:…:iam::<account>:root` or
+/// the bare account id), which hands the decision to the account's IAM policies.
+fn delegates_to_account(doc: &str, kms: &KmsService, account: &str, action: &str) -> bool {
+    let Ok(policy) = serde_json::from_str::<Value>(doc) else {
+        return false;
+    };
+    let root = format!("arn:{}:iam::{account}:root", kms.config().partition);
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        match v {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let statements = match policy.get("Statement") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(one @ Value::Object(_)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    let action = action.to_ascii_lowercase();
+    statements.iter().any(|st| {
+        st.get("Effect").and_then(Value::as_str) == Some("Allow")
+            && st.get("Condition").is_none()
+            && strings(st.get("Principal").and_then(|p| p.get("AWS")))
+                .iter()
+                .any(|p| *p == root || p == account)
+            && strings(st.get("Action"))
+                .iter()
+                .any(|a| wildcard_match(&a.to_ascii_lowercase(), &action))
+    })
 }
 
 async fn blob_key(kms: &KmsService, blob: Option<&str>) -> Result<String, KmsError> {

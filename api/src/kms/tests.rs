@@ -591,3 +591,56 @@ async fn definitions_are_sealed_in_the_metadata_store() {
     let r = h.aps("GET", &rules, None).await;
     assert_eq!(r.json()["ruleGroupsNamespace"]["data"], b64(RULES));
 }
+
+#[tokio::test]
+async fn key_policies_delegate_to_iam_or_name_the_caller() {
+    let h = harness().await;
+    let key = h.ok("CreateKey", json!({})).await;
+    let arn = key["KeyMetadata"]["Arn"].as_str().unwrap().to_owned();
+    h.iam(&[("Action", "CreateUser"), ("UserName", "ops")])
+        .await;
+    let created = h
+        .iam(&[("Action", "CreateAccessKey"), ("UserName", "ops")])
+        .await;
+    let field = |name: &str| {
+        let start = created.find(&format!("<{name}>")).unwrap() + name.len() + 2;
+        let end = created.find(&format!("</{name}>")).unwrap();
+        created[start..end].to_owned()
+    };
+    let (id, secret) = (field("AccessKeyId"), field("SecretAccessKey"));
+    let user = (id.as_str(), secret.as_str());
+    let identity = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*"},
+    ]});
+    h.iam(&[
+        ("Action", "PutUserPolicy"),
+        ("UserName", "ops"),
+        ("PolicyName", "encrypt"),
+        ("PolicyDocument", &identity.to_string()),
+    ])
+    .await;
+    let encrypt = json!({"KeyId": arn, "Plaintext": "eA=="});
+    assert_eq!(
+        h.kms_as(user, "Encrypt", encrypt.clone()).await.status,
+        StatusCode::OK
+    );
+
+    // Without the delegation to the account, identity policies no longer count.
+    let user_arn = format!("arn:aws:iam::{ACCOUNT}:user/ops");
+    let direct = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": user_arn}, "Action": "kms:DescribeKey", "Resource": "*"},
+    ]});
+    h.ok(
+        "PutKeyPolicy",
+        json!({"KeyId": arn, "PolicyName": "default", "Policy": direct.to_string(),
+               "BypassPolicyLockoutSafetyCheck": true}),
+    )
+    .await;
+    let r = h.kms_as(user, "Encrypt", encrypt.clone()).await;
+    assert_eq!(r.json()["__type"], "AccessDeniedException", "{}", r.body);
+    // The key policy alone lets the user describe the key, with no identity policy for it.
+    let r = h.kms_as(user, "DescribeKey", json!({"KeyId": arn})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // The root user is never locked out.
+    assert_eq!(h.kms("Encrypt", encrypt).await.status, StatusCode::OK);
+}
