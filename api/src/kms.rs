@@ -72,7 +72,7 @@ pub async fn open_system_service(
 
 /// Why a KMS request was not answered by the service itself.
 #[derive(Debug, thiserror::Error)]
-enum KmsApiError {
+pub(crate) enum KmsApiError {
     #[error(transparent)]
     Kms(#[from] KmsError),
     #[error(transparent)]
@@ -235,7 +235,7 @@ async fn checks(
 /// does: an explicit deny anywhere wins; the key policy may allow the caller directly; identity
 /// policies count only where the key policy delegates the action to the account (the default
 /// key policy delegates everything).
-async fn authorize(
+pub(crate) async fn authorize(
     auth: &Authenticator,
     kms: &KmsService,
     account: &str,

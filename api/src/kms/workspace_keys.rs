@@ -160,22 +160,32 @@ impl WorkspaceKeys {
     }
 
     /// Checks that the caller may use `arn` for a workspace: as with AMP, the caller itself
-    /// needs `kms:DescribeKey` and `kms:GenerateDataKey` on the key (the root user always may).
+    /// needs `kms:DescribeKey` and `kms:GenerateDataKey` on the key, by its IAM policies and
+    /// the key policy (the root user always may).
     pub async fn authorize_customer_key(
         &self,
         auth: &Authenticator,
         principal: &Principal,
         arn: &str,
     ) -> Result<(), AwsError> {
+        if principal.is_root() {
+            return Ok(());
+        }
         let context = RequestContext::for_principal(principal, SystemTime::now());
         let checks = ["kms:DescribeKey", "kms:GenerateDataKey"].map(|action| Check {
             action,
             resource: arn.to_owned(),
             context: context.clone(),
         });
-        auth.authorize(principal, &checks)
-            .await
-            .map_err(AwsError::from)
+        match super::authorize(auth, &self.kms, &self.account, principal, &checks).await {
+            Ok(()) => Ok(()),
+            Err(super::KmsApiError::Authz(e)) => Err(e.into()),
+            // The key does not resolve: validation reports it.
+            Err(super::KmsApiError::Kms(KmsError::Internal(e))) => Err(AwsError::Internal(
+                anyhow::anyhow!("authorize key {arn}: {e}"),
+            )),
+            Err(_) => Ok(()),
+        }
     }
 
     /// Creates the workspace's data key under `kms_key_arn` (or the account's AWS managed
