@@ -15,13 +15,12 @@ use ampd_backends::{
     DataKeyStore, LocalBackend, MetricsBackend, Status, TenantId, TenantKeys, Timestamp, Workspace,
     WrappedDataKey,
 };
+use ampd_iam::Principal;
+use ampd_iam::policy::RequestContext;
 use ampd_kms::{EncryptionContext, KeyState, KmsError, KmsService, WORKSPACE_CONTEXT_KEY};
 use ampd_tsdb::{SealError, SealerProvider};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-
-use ampd_iam::Principal;
-use ampd_iam::policy::RequestContext;
 
 use crate::auth::{Authenticator, Check};
 use crate::error::AwsError;
