@@ -64,6 +64,8 @@ struct Inner {
     external_url: String,
     max_workspaces: u32,
     page_tokens: PageTokens,
+    /// Set when workspace data is sealed with KMS-wrapped data keys.
+    workspace_keys: std::sync::OnceLock<Arc<crate::kms::WorkspaceKeys>>,
 }
 
 impl ControlState {
@@ -82,7 +84,22 @@ impl ControlState {
             external_url: settings.external_url.trim_end_matches('/').to_owned(),
             max_workspaces: settings.max_workspaces,
             page_tokens,
+            workspace_keys: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Gives workspaces KMS-wrapped data keys: `kmsKeyArn` is validated on CreateWorkspace,
+    /// each new workspace gets its data key, and DeleteWorkspace drops it from memory.
+    pub fn with_workspace_keys(self, keys: Arc<crate::kms::WorkspaceKeys>) -> Self {
+        if self.0.workspace_keys.set(keys).is_err() {
+            tracing::warn!("workspace keys were already set; keeping the first");
+        }
+        self
+    }
+
+    /// Returns the workspace keys, when workspace data is sealed.
+    pub(crate) fn workspace_keys(&self) -> Option<&Arc<crate::kms::WorkspaceKeys>> {
+        self.0.workspace_keys.get()
     }
 
     /// Returns the authenticator every route uses.

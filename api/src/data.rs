@@ -57,6 +57,8 @@ pub struct DataState {
     region: String,
     account_id: String,
     gate: Arc<gate::QueryGate>,
+    /// Set when workspace data is sealed: every request re-checks the workspace's KMS key.
+    workspace_keys: Option<Arc<crate::kms::WorkspaceKeys>>,
 }
 
 impl DataState {
@@ -77,6 +79,7 @@ impl DataState {
             region: region.into(),
             account_id: account_id.into(),
             gate: Arc::default(),
+            workspace_keys: None,
         }
     }
 
@@ -89,6 +92,13 @@ impl DataState {
     /// Applies query limits (default: [`QuerySettings::default`]).
     pub fn with_query_settings(mut self, settings: QuerySettings) -> Self {
         self.gate = Arc::new(gate::QueryGate::new(settings));
+        self
+    }
+
+    /// Seals workspace data with KMS-wrapped data keys: requests fail with a KMS error while
+    /// the workspace's key is disabled, pending deletion or deleted.
+    pub fn with_workspace_keys(mut self, keys: Arc<crate::kms::WorkspaceKeys>) -> Self {
+        self.workspace_keys = Some(keys);
         self
     }
 
@@ -216,6 +226,11 @@ async fn admit_as(
     }
     let workspace = workspace.ok_or_else(|| not_found(id).into_response())?;
     serving(&workspace).map_err(IntoResponse::into_response)?;
+    if let Some(keys) = &state.workspace_keys {
+        keys.unlock(&workspace)
+            .await
+            .map_err(IntoResponse::into_response)?;
+    }
     Ok(Admitted {
         parts,
         body,

@@ -14,6 +14,7 @@
 //!   workspaces ([`sync_tenants`]).
 //! - `audit`: the layer that records one CloudTrail event per AWS call before answering it
 //!   ([`Auditor`]), `LookupEvents`, and the offline trail validation of `ampd audit`.
+//! - `kms`: the KMS API on `POST /` and the workspace data keys it wraps ([`WorkspaceKeys`]).
 //! - `ops`: `/healthz` and `/readyz`.
 //! - `server`: assembling the app ([`app`]) and running it ([`run`]), over HTTPS when
 //!   configured (`tls`: [`TlsSettings`], [`TlsError`]).
@@ -36,6 +37,7 @@ mod data;
 mod error;
 mod extract;
 mod iam;
+mod kms;
 mod openapi;
 mod operation;
 mod ops;
@@ -59,10 +61,13 @@ pub use iam::{
     Identities, ROOT_CREDENTIALS_FILE, ROOT_KEY_FILE, RootAccessKey, RootCredentialsError,
     SealerError, SecretSealer,
 };
+pub use kms::{
+    KMS_DIR, KeyAccessError, WorkspaceKeys, handle as kms_handle, open_service as open_kms_service,
+};
 pub use openapi::openapi;
 pub use operation::Operation;
 pub use pagination::{KeyError, PageTokens};
-pub use server::{app, open_metrics, open_store, run, serve};
+pub use server::{app, open_metrics, open_sealed_metrics, open_store, run, serve};
 pub use services::router as services_router;
 pub use sts::{JwksSources, Sts};
 pub use tls::{TlsError, TlsSettings};

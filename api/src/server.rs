@@ -18,6 +18,7 @@ use crate::control::{self, ControlSettings, ControlState};
 use crate::data::{self, DataState};
 use crate::extract::MAX_BODY_BYTES;
 use crate::iam::{Identities, ROOT_KEY_FILE, RootAccessKey, SecretSealer};
+use crate::kms::{SealedDefinitions, WorkspaceKeys};
 use crate::pagination::PageTokens;
 use crate::sts::Sts;
 use crate::tls::TlsListener;
@@ -32,7 +33,8 @@ pub fn app(
     data: DataState,
     auditor: Auditor,
 ) -> Router {
-    let services = services::router(control.authenticator().clone());
+    let kms = control.workspace_keys().map(|k| k.kms().clone());
+    let services = services::router(control.authenticator().clone(), kms);
     ops::router(store)
         .merge(control::router(control))
         .merge(services)
@@ -62,8 +64,8 @@ const TENANT_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Opens the embedded metrics backend under `<data_dir>/tsdb`.
 ///
-/// Tenant data is stored unsealed (the tsdb's identity sealer); sealing with the workspace's
-/// KMS key plugs in through the same `SealerProvider` once the KMS service backs it.
+/// Tenant data is stored unsealed (the tsdb's identity sealer), for tests and tools;
+/// `serve` uses [`open_sealed_metrics`].
 pub fn open_metrics(data_dir: &Path) -> anyhow::Result<LocalBackend> {
     let root = data_dir.join("tsdb");
     std::fs::create_dir_all(&root)
@@ -75,6 +77,22 @@ pub fn open_metrics(data_dir: &Path) -> anyhow::Result<LocalBackend> {
     )
     .with_context(|| format!("cannot open the tsdb in {}", root.display()))
 }
+
+/// Opens the embedded metrics backend under `<data_dir>/tsdb`, each tenant sealed with the
+/// data key `keys` holds for it (AES-256-GCM).
+pub fn open_sealed_metrics(
+    data_dir: &Path,
+    keys: Arc<ampd_backends::TenantKeys>,
+) -> anyhow::Result<LocalBackend> {
+    let root = data_dir.join("tsdb");
+    std::fs::create_dir_all(&root)
+        .with_context(|| format!("cannot create tsdb folder {}", root.display()))?;
+    LocalBackend::new(&root, LocalOptions::default(), keys)
+        .with_context(|| format!("cannot open the tsdb in {}", root.display()))
+}
+
+/// How often KMS rotations and deletions are applied and workspace keys re-checked.
+const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Completes status transitions older than `delay`, forever.
 async fn settle_loop(store: Arc<dyn MetadataStore>, delay: Duration) {
@@ -140,7 +158,22 @@ pub async fn serve(
         .await
         .context("cannot open the audit trail")?;
     let auditor = Auditor::new(trail.clone(), &config.region, &config.account_id);
-    let local = Arc::new(open_metrics(&config.data_dir)?);
+    let kms = crate::kms::open_system_service(&config.data_dir, &config.region, root_key).await?;
+    let tenant_keys = Arc::new(ampd_backends::TenantKeys::new());
+    let local = Arc::new(open_sealed_metrics(&config.data_dir, tenant_keys.clone())?);
+    let keys = Arc::new(WorkspaceKeys::new(
+        kms,
+        Arc::new(sqlite.clone()),
+        tenant_keys,
+        local.clone(),
+        config.account_id.clone(),
+    ));
+    // Unwrap the keys of usable workspaces before serving, so maintenance reaches them too.
+    if let Err(e) = keys.refresh().await {
+        tracing::warn!(error = %e, "cannot load workspace keys: {e:#}");
+    }
+    let key_refresh = tokio::spawn(keys.clone().run(KEY_REFRESH_INTERVAL));
+    let store: Arc<dyn MetadataStore> = Arc::new(SealedDefinitions::new(store, keys.clone()));
     let maintenance = local.spawn_maintenance(MAINTENANCE_INTERVAL);
     let metrics: Arc<dyn MetricsBackend> = local;
     let data = DataState::new(
@@ -154,8 +187,10 @@ pub async fn serve(
         samples_per_second: config.ingestion_rate as f64,
         burst: config.ingestion_burst as f64,
     })
-    .with_query_settings(config.query.settings());
-    let control = ControlState::new(settings, authenticator, store.clone(), page_tokens);
+    .with_query_settings(config.query.settings())
+    .with_workspace_keys(keys.clone());
+    let control = ControlState::new(settings, authenticator, store.clone(), page_tokens)
+        .with_workspace_keys(keys);
     let lifecycle = tokio::spawn(settle_loop(
         store.clone(),
         Duration::from_millis(config.transition_delay_ms),
@@ -183,6 +218,7 @@ pub async fn serve(
     .context("server failed");
     lifecycle.abort();
     tenants.abort();
+    key_refresh.abort();
     drop(maintenance);
     // Pending events stay in the journal and are delivered on the next start.
     if let Err(e) = trail.close().await {

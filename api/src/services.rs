@@ -7,6 +7,8 @@
 //! by the signing name in the SigV4 credential scope. The one unsigned query call,
 //! `AssumeRoleWithWebIdentity` (the web identity token is its credential), goes to STS by its
 //! `Action`.
+//!
+//! KMS (`TrentService.*`) is answered when the router is given a [`KmsService`].
 
 use std::sync::Arc;
 
@@ -19,8 +21,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
+use ampd_kms::KmsService;
+
 use crate::auth::{Authenticator, read_body};
-use crate::{audit, iam, sts};
+use crate::{audit, iam, kms, sts};
 
 /// A service reachable on `POST /`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +38,8 @@ enum Service {
     /// An unsigned query-protocol form: STS if its action is one STS takes unsigned, else IAM
     /// (which asks for a signature).
     Unsigned,
+    /// KMS, JSON 1.1 `TrentService.*`, signing name `kms`.
+    Kms,
     /// A JSON 1.1 target prefix no service here answers.
     UnknownTarget,
 }
@@ -45,6 +51,9 @@ fn service_of(parts: &Parts) -> Service {
         if audit::is_cloudtrail_target(target) {
             return Service::CloudTrail;
         }
+        if target.starts_with(ampd_kms::TARGET_PREFIX) {
+            return Service::Kms;
+        }
         return Service::UnknownTarget;
     }
     match SigV4Auth::from_request(&SignableRequest::from_parts(parts)) {
@@ -55,20 +64,28 @@ fn service_of(parts: &Parts) -> Service {
     }
 }
 
-/// Builds the router of `POST /`.
-pub fn router(authenticator: Arc<Authenticator>) -> Router {
-    Router::new()
-        .route("/", post(dispatch))
-        .with_state(authenticator)
+/// What `POST /` serves.
+#[derive(Debug, Clone)]
+struct ServicesState {
+    authenticator: Arc<Authenticator>,
+    kms: Option<KmsService>,
 }
 
-async fn dispatch(State(auth): State<Arc<Authenticator>>, req: Request) -> Response {
+/// Builds the router of `POST /`; KMS targets are served when `kms` is given.
+pub fn router(authenticator: Arc<Authenticator>, kms: Option<KmsService>) -> Router {
+    Router::new()
+        .route("/", post(dispatch))
+        .with_state(ServicesState { authenticator, kms })
+}
+
+async fn dispatch(State(state): State<ServicesState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    match service_of(&parts) {
-        Service::Iam => iam::handle(&auth, Request::from_parts(parts, body)).await,
-        Service::CloudTrail => audit::cloudtrail(&auth, Request::from_parts(parts, body)).await,
-        Service::Sts => sts::handle(&auth, Request::from_parts(parts, body)).await,
-        Service::Unsigned => {
+    let auth = &state.authenticator;
+    match (service_of(&parts), &state.kms) {
+        (Service::Iam, _) => iam::handle(auth, Request::from_parts(parts, body)).await,
+        (Service::CloudTrail, _) => audit::cloudtrail(auth, Request::from_parts(parts, body)).await,
+        (Service::Sts, _) => sts::handle(auth, Request::from_parts(parts, body)).await,
+        (Service::Unsigned, _) => {
             let bytes = match read_body(body).await {
                 Ok(b) => b,
                 Err(e) => return e.into_response(),
@@ -76,12 +93,15 @@ async fn dispatch(State(auth): State<Arc<Authenticator>>, req: Request) -> Respo
             let unsigned_sts = sts::is_unsigned_sts_action(&bytes);
             let req = Request::from_parts(parts, Body::from(bytes));
             if unsigned_sts {
-                sts::handle(&auth, req).await
+                sts::handle(auth, req).await
             } else {
-                iam::handle(&auth, req).await
+                iam::handle(auth, req).await
             }
         }
-        Service::UnknownTarget => unknown_target(&parts),
+        (Service::Kms, Some(service)) => {
+            kms::handle(auth, service, Request::from_parts(parts, body)).await
+        }
+        (Service::Kms | Service::UnknownTarget, _) => unknown_target(&parts),
     }
 }
 
@@ -161,6 +181,10 @@ mod tests {
                 "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
             ))),
             Service::CloudTrail
+        );
+        assert_eq!(
+            service_of(&parts(Some("TrentService.Encrypt"))),
+            Service::Kms
         );
         assert_eq!(
             service_of(&parts(Some("Nope_2020.DoThing"))),

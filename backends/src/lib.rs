@@ -17,6 +17,10 @@
 //! `ampd-promql` for evaluation, joined by an adapter to the engine's `Queryable` trait
 //! ([`TsdbQueryable`], public so the PromQL test corpus can run over a real tsdb).
 //!
+//! Encryption at rest: [`TenantKeys`] is the tsdb's sealer provider over workspace data keys
+//! that the key management layer installs and revokes, and [`DataKeyStore`] (implemented by
+//! [`SqliteStore`]) keeps those data keys wrapped by KMS, destroyed with their workspace.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), ampd_backends::StoreError> {
 //! use ampd_backends::{MetadataStore, SqliteStore};
@@ -25,6 +29,7 @@
 //! # let _ = page; Ok(()) }
 //! ```
 
+mod data_keys;
 mod error;
 mod iam;
 mod local;
@@ -36,6 +41,7 @@ mod store;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;
 
+pub use data_keys::{DataKeyStore, WrappedDataKey};
 pub use error::{ResourceType, StoreError, StoreResult};
 #[cfg(any(test, feature = "testsuite"))]
 pub use iam::testsuite as iam_testsuite;
@@ -45,7 +51,7 @@ pub use iam::{
     MAX_POLICY_VERSIONS, MAX_TAGS_PER_ENTITY, ManagedPolicyRecord, PolicyEntity, PolicyOwner,
     PolicyVersion, RoleUpdate,
 };
-pub use local::{LocalBackend, LocalOptions, MaintenanceTask, TsdbQueryable};
+pub use local::{LocalBackend, LocalOptions, MaintenanceTask, TenantKeys, TsdbQueryable};
 #[cfg(any(test, feature = "testsuite"))]
 pub use metrics::testsuite as metrics_testsuite;
 pub use metrics::{

@@ -2,6 +2,7 @@
 
 mod convert;
 mod queryable;
+mod sealing;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -21,6 +22,7 @@ use crate::metrics::{
 };
 use convert::StoredHistogram;
 pub use queryable::TsdbQueryable;
+pub use sealing::TenantKeys;
 
 /// Settings of the local backend.
 #[derive(Clone, Debug, Default)]
@@ -215,6 +217,22 @@ impl LocalBackend {
             db.set_series_limits(series_limits(s));
         }
         state.configured = Some(db.clone());
+    }
+
+    /// Closes the tenant's database, dropping its in-memory head; the next request reopens
+    /// it from disk (and fails while its sealer has no key). Used when its key is revoked.
+    pub async fn close_tenant(&self, tenant: &TenantId) -> MetricsResult<()> {
+        let t = tenant.clone();
+        self.blocking(move |this| {
+            this.tsdb
+                .close_tenant(t.as_str())
+                .map_err(|e| tsdb_error(&t, e))?;
+            if let Some(state) = lock(&this.tenants).get_mut(&t) {
+                state.configured = None;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Returns the tenant's database, creating it (blocking).
@@ -600,9 +618,10 @@ impl MetricsBackend for LocalBackend {
             state.configured = None;
         }
         let t = tenant.clone();
-        self.blocking(move |this| {
-            this.existing_db(&t)?;
-            Ok(())
+        self.blocking(move |this| match this.existing_db(&t) {
+            // The settings are kept and applied when the tenant's key comes back.
+            Ok(_) | Err(MetricsError::TenantUnavailable { .. }) => Ok(()),
+            Err(e) => Err(e),
         })
         .await
     }

@@ -18,6 +18,7 @@ use crate::model::{
 };
 use crate::store::MetadataStore;
 
+mod data_keys;
 mod iam;
 mod oidc;
 
@@ -584,6 +585,11 @@ impl MetadataStore for SqliteStore {
         sqlx::query("UPDATE workspaces SET status = 'DELETING', status_at = ?2 WHERE id = ?1")
             .bind(id)
             .bind(now.0)
+            .execute(&mut *tx)
+            .await?;
+        // Crypto-shredding: the data key goes with the request, not when the row is removed.
+        sqlx::query("DELETE FROM workspace_data_keys WHERE workspace_id = ?1")
+            .bind(id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -21,6 +21,13 @@ macro_rules! operations {
                     $(Operation::$name => stringify!($name),)*
                 }
             }
+
+            /// Returns the IAM action authorizing the operation, e.g. `kms:Encrypt`.
+            pub fn iam_action(self) -> &'static str {
+                match self {
+                    $(Operation::$name => concat!("kms:", stringify!($name)),)*
+                }
+            }
         }
     };
 }
@@ -94,11 +101,6 @@ impl Operation {
     /// operation it does not know.
     pub fn parse_target(target: &str) -> Result<Self, KmsError> {
         Self::from_target(target).ok_or_else(|| KmsError::UnknownOperation(target.to_owned()))
-    }
-
-    /// Returns the IAM action authorizing the operation, e.g. `kms:Encrypt`.
-    pub fn iam_action(self) -> String {
-        format!("kms:{}", self.name())
     }
 }
 

@@ -59,12 +59,14 @@ impl Default for KmsConfig {
 }
 
 /// What one [`KmsService::tick`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TickSummary {
     /// Keys that got a new material version from automatic rotation.
     pub rotated: usize,
     /// Keys whose waiting period ended and whose material was destroyed.
     pub deleted: usize,
+    /// The ARNs of those deleted keys, so their dependents can be destroyed too.
+    pub deleted_arns: Vec<String>,
     /// Keys whose due action failed (logged; retried on the next tick).
     pub failed: usize,
 }
@@ -142,6 +144,11 @@ impl KmsService {
         }
     }
 
+    /// Returns the partition and region the service writes into ARNs.
+    pub fn config(&self) -> &KmsConfig {
+        &self.inner.config
+    }
+
     /// Answers one `TrentService.<operation>` request: JSON body in, JSON body out.
     ///
     /// Map an `Err` to HTTP with [`KmsError::http_status`] and [`KmsError::to_json`].
@@ -191,6 +198,15 @@ impl KmsService {
     /// Resolves any `KeyId` form to the key ARN, for authorizing a request before it runs.
     pub async fn resolve_key_arn(&self, account: &str, key_id: &str) -> Result<String, KmsError> {
         Ok(self.find(account, key_id, AliasUse::Allowed).await?.arn)
+    }
+
+    /// Checks that the key `key_arn` names can be used for cryptography now, failing with the
+    /// error KMS would answer a Decrypt with: `DisabledException`, `KMSInvalidStateException`
+    /// (pending deletion) or `NotFoundException` (deleted).
+    pub async fn check_usable(&self, key_arn: &str) -> Result<(), KmsError> {
+        // A full ARN names its own account; the caller account only resolves bare ids.
+        let record = self.find("", key_arn, AliasUse::Allowed).await?;
+        ensure_usable(&record)
     }
 
     /// Returns the ARN of the key a ciphertext blob was encrypted under (Decrypt without KeyId).
@@ -298,7 +314,10 @@ impl KmsService {
         for key_id in self.inner.repo.due_keys(now, TICK_BATCH).await? {
             match self.apply_due(&key_id, now).await {
                 Ok(Some(Due::Rotated)) => summary.rotated += 1,
-                Ok(Some(Due::Deleted)) => summary.deleted += 1,
+                Ok(Some(Due::Deleted(arn))) => {
+                    summary.deleted += 1;
+                    summary.deleted_arns.push(arn);
+                }
                 Ok(None) => {}
                 Err(err) => {
                     summary.failed += 1;
@@ -325,7 +344,7 @@ impl KmsService {
                     key_id,
                     "deleted kms key {key_id} and destroyed its key material"
                 );
-                Ok(Some(Due::Deleted))
+                Ok(Some(Due::Deleted(record.arn)))
             }
             Lifecycle::Enabled if rotation_due(&record.rotation, now) => {
                 self.modify(record, |r, now| {
@@ -634,7 +653,7 @@ impl KmsService {
 
 enum Due {
     Rotated,
-    Deleted,
+    Deleted(String),
 }
 
 fn rotation_due(rotation: &Rotation, now: OffsetDateTime) -> bool {

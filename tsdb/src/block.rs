@@ -175,7 +175,7 @@ pub(crate) fn write_tombstones(
     }
     let aad = section_aad(TOMBSTONES_FILE, id, TOMBSTONES_MAGIC.len() as u64);
     let mut buf = TOMBSTONES_MAGIC.to_vec();
-    buf.extend_from_slice(&writer::frame(sealer, &aad, &e.buf));
+    buf.extend_from_slice(&writer::frame(sealer, &aad, &e.buf)?);
     let tmp = dir.join(format!("{TOMBSTONES_FILE}.tmp"));
     writer::write_file(&tmp, &buf)?;
     let dst = dir.join(TOMBSTONES_FILE);

@@ -128,6 +128,19 @@ impl Engine {
         self.tenant(id).map(Some)
     }
 
+    /// Closes the tenant's database if it is open, dropping its in-memory head; open handles
+    /// fail with [`Error::Closed`] and the next [`Engine::tenant`] reopens it from disk with a
+    /// fresh sealer. Used when the tenant's key is revoked, so no plaintext stays cached.
+    pub fn close_tenant(&self, id: &str) -> Result<()> {
+        check_tenant(id)?;
+        let slot = self.slot(id);
+        let mut guard = lock(&slot);
+        if let Some(db) = guard.take() {
+            db.close();
+        }
+        Ok(())
+    }
+
     /// Deletes everything stored for the tenant; open handles fail with [`Error::Closed`].
     pub fn delete_tenant(&self, id: &str) -> Result<()> {
         check_tenant(id)?;
@@ -204,5 +217,22 @@ mod tests {
         assert!(e.existing_tenant("ws-a").unwrap().is_none());
         let a2 = e.tenant("ws-a").unwrap();
         assert!(a2.series(&m, 0, 2000).unwrap().is_empty());
+    }
+
+    #[test]
+    fn closed_tenants_reopen_from_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Engine::new(dir.path(), Options::default(), Arc::new(IdentitySealer)).unwrap();
+        let a = e.tenant("ws-a").unwrap();
+        let l = Labels::from_pairs([("__name__", "up")]);
+        let mut app = a.appender();
+        app.append(&l, 1000, 1.0).unwrap();
+        app.commit().unwrap();
+        e.close_tenant("ws-a").unwrap();
+        let m = [Matcher::new(MatchType::Equal, "__name__", "up").unwrap()];
+        assert!(matches!(a.series(&m, 0, 2000), Err(Error::Closed)));
+        let again = e.tenant("ws-a").unwrap();
+        assert_eq!(again.series(&m, 0, 2000).unwrap().len(), 1);
+        e.close_tenant("ws-never-opened").unwrap();
     }
 }

@@ -12,6 +12,9 @@ pub enum SealError {
     /// The key needed to open or seal is not available (e.g. destroyed by crypto-shredding).
     #[error("sealing key unavailable: {0}")]
     KeyUnavailable(String),
+    /// The cryptographic primitive failed (e.g. the system random source).
+    #[error("sealing failed: {0}")]
+    Failed(String),
 }
 
 /// Errors of the storage engine.

@@ -10,8 +10,9 @@ use crate::error::SealError;
 /// `open` must return [`SealError::Integrity`] for anything it did not seal with the same
 /// `aad`; the engine relies on it to never hand out wrong data.
 pub trait Sealer: fmt::Debug + Send + Sync + 'static {
-    /// Seals `plaintext`, binding it to `aad` (which is not stored in the output).
-    fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8>;
+    /// Seals `plaintext`, binding it to `aad` (which is not stored in the output); fails with
+    /// [`SealError::KeyUnavailable`] when the key has been revoked.
+    fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, SealError>;
     /// Opens what [`Sealer::seal`] produced with the same `aad`.
     fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, SealError>;
 }
@@ -21,8 +22,8 @@ pub trait Sealer: fmt::Debug + Send + Sync + 'static {
 pub struct IdentitySealer;
 
 impl Sealer for IdentitySealer {
-    fn seal(&self, _aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
-        plaintext.to_vec()
+    fn seal(&self, _aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
+        Ok(plaintext.to_vec())
     }
 
     fn open(&self, _aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, SealError> {
@@ -47,10 +48,10 @@ impl TestSealer {
 
 #[cfg(test)]
 impl Sealer for TestSealer {
-    fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
         let mut out: Vec<u8> = plaintext.iter().map(|b| b ^ self.0).collect();
         out.extend_from_slice(&self.tag(aad, plaintext).to_le_bytes());
-        out
+        Ok(out)
     }
 
     fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, SealError> {

@@ -119,15 +119,26 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn frame(sealer: &dyn Sealer, kind: &[u8], segment: u64, offset: u64, plain: &[u8]) -> Vec<u8> {
-    let payload = sealer.seal(&aad(kind, segment, offset), plain);
+fn frame(
+    sealer: &dyn Sealer,
+    kind: &[u8],
+    segment: u64,
+    offset: u64,
+    plain: &[u8],
+) -> Result<Vec<u8>> {
+    let payload = sealer
+        .seal(&aad(kind, segment, offset), plain)
+        .map_err(|source| Error::Sealing {
+            what: "wal record",
+            source,
+        })?;
     let len = payload.len() as u32;
     let mut out = Vec::with_capacity(HEADER + payload.len());
     out.extend_from_slice(&len.to_le_bytes());
     let crc = crc32c::crc32c_append(crc32c::crc32c(&len.to_le_bytes()), &payload);
     out.extend_from_slice(&crc.to_le_bytes());
     out.extend_from_slice(&payload);
-    out
+    Ok(out)
 }
 
 /// Outcome of scanning one file's records.
@@ -336,7 +347,7 @@ impl Wal {
         if w.size > 0 && w.size + (plain.len() + HEADER) as u64 > self.opts.segment_size {
             self.rotate(&mut w)?;
         }
-        let buf = frame(self.sealer.as_ref(), b"wal", w.segment, w.size, plain);
+        let buf = frame(self.sealer.as_ref(), b"wal", w.segment, w.size, plain)?;
         if buf.len() - HEADER > MAX_RECORD as usize {
             return Err(Error::BatchTooLarge(plain.len()));
         }
@@ -407,7 +418,7 @@ impl Wal {
         let path = tmp.join(segment_name(0));
         let mut buf = Vec::new();
         for r in records {
-            let framed = frame(self.sealer.as_ref(), b"ckpt", n, buf.len() as u64, r);
+            let framed = frame(self.sealer.as_ref(), b"ckpt", n, buf.len() as u64, r)?;
             buf.extend_from_slice(&framed);
         }
         let mut file = File::create(&path).map_err(Error::io("create", &path))?;

@@ -1,6 +1,7 @@
 //! Workspaces and their configuration.
 
 use ampd_backends::{LabelSetLimit, NewWorkspace, Workspace, WorkspaceConfigurationUpdate};
+use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
 
@@ -13,6 +14,7 @@ use super::model::{
 };
 use super::validate::{Check, path_id};
 use super::{ControlState, reply, reply_empty, status};
+use crate::auth::Caller;
 use crate::error::AwsError;
 use crate::extract::{AwsJson, AwsPath, QueryParams};
 use crate::operation::Operation;
@@ -40,6 +42,7 @@ fn tags_out(ws: &Workspace) -> Option<super::model::TagMap> {
 /// `POST /workspaces`
 pub(super) async fn create(
     State(s): State<ControlState>,
+    Extension(caller): Extension<Caller>,
     AwsJson(req): AwsJson<CreateWorkspaceRequest>,
 ) -> Result<Response, AwsError> {
     let mut c = Check::new();
@@ -54,6 +57,11 @@ pub(super) async fn create(
         check_kms_key_arn(&mut c, k);
     }
     c.finish()?;
+    if let (Some(keys), Some(arn)) = (s.workspace_keys(), &req.kms_key_arn) {
+        keys.authorize_customer_key(s.authenticator(), &caller.principal, arn)
+            .await?;
+        keys.validate_customer_key(arn).await?;
+    }
     let token = s.client_token(req.client_token.as_deref(), &[], &req)?;
     let new = NewWorkspace {
         id: super::arn::new_workspace_id(),
@@ -65,6 +73,16 @@ pub(super) async fn create(
         .store()
         .create_workspace(new, token.as_ref(), s.0.max_workspaces)
         .await?;
+    if let Some(keys) = s.workspace_keys() {
+        // Validated above; should this still fail, the first data-plane request retries it.
+        if let Err(e) = keys
+            .create_data_key(&ws.id, ws.kms_key_arn.as_deref())
+            .await
+        {
+            tracing::warn!(workspace_id = %ws.id, error = %e,
+                "cannot create the data key of workspace {}: {e}", ws.id);
+        }
+    }
     Ok(reply(
         Operation::CreateWorkspace,
         &CreateWorkspaceResponse {
@@ -167,6 +185,10 @@ pub(super) async fn delete(
     path_id("workspaceId", &id)?;
     let token = s.query_token(&q, &[&id])?;
     s.store().delete_workspace(&id, token.as_ref()).await?;
+    // The store destroyed the wrapped data key with the request; drop the plaintext too.
+    if let Some(keys) = s.workspace_keys() {
+        keys.revoke(&id).await;
+    }
     Ok(reply_empty(Operation::DeleteWorkspace))
 }
 

@@ -235,6 +235,10 @@ async fn disabled_key_refuses_and_recovers() {
     );
     assert_eq!(code(f.decrypt(&blob, &context).await), "DisabledException");
     assert_eq!(
+        code(f.kms.check_usable(&key.arn).await),
+        "DisabledException"
+    );
+    assert_eq!(
         code(f.kms.unwrap_data_key(&wrapped, &context).await),
         "DisabledException"
     );
@@ -256,6 +260,7 @@ async fn disabled_key_refuses_and_recovers() {
         .await
         .unwrap();
     assert!(f.decrypt(&blob, &context).await.is_ok());
+    f.kms.check_usable(&key.arn).await.unwrap();
     f.kms.unwrap_data_key(&wrapped, &context).await.unwrap();
 }
 
@@ -515,7 +520,12 @@ async fn deletion_after_the_window_shreds_the_key() {
         code(f.schedule(&key.key_id, Some(31)).await),
         "ValidationException"
     );
+    f.kms.check_usable(&key.arn).await.unwrap();
     f.schedule(&key.key_id, Some(7)).await.unwrap();
+    assert_eq!(
+        code(f.kms.check_usable(&key.arn).await),
+        "KMSInvalidStateException"
+    );
     let status = f
         .kms
         .get_key_rotation_status(ACCOUNT, key_id(&key.key_id))
@@ -526,9 +536,15 @@ async fn deletion_after_the_window_shreds_the_key() {
     f.clock.advance(Duration::days(7) - Duration::seconds(1));
     assert_eq!(f.kms.tick().await.unwrap().deleted, 0);
     f.clock.advance(Duration::seconds(1));
-    assert_eq!(f.kms.tick().await.unwrap().deleted, 1);
+    let summary = f.kms.tick().await.unwrap();
+    assert_eq!(summary.deleted, 1);
+    assert_eq!(summary.deleted_arns, vec![key.arn.clone()]);
 
     assert_eq!(code(f.describe(&key.key_id).await), "NotFoundException");
+    assert_eq!(
+        code(f.kms.check_usable(&key.arn).await),
+        "NotFoundException"
+    );
     assert_eq!(code(f.describe("alias/doomed").await), "NotFoundException");
     assert_eq!(
         code(f.decrypt(&blob, &context).await),

@@ -16,15 +16,18 @@ use crate::error::{Error, Result};
 use crate::model::Labels;
 use crate::seal::Sealer;
 
-pub(super) fn frame(sealer: &dyn Sealer, aad: &[u8], plain: &[u8]) -> Vec<u8> {
-    let payload = sealer.seal(aad, plain);
+pub(super) fn frame(sealer: &dyn Sealer, aad: &[u8], plain: &[u8]) -> Result<Vec<u8>> {
+    let payload = sealer.seal(aad, plain).map_err(|source| Error::Sealing {
+        what: "block section",
+        source,
+    })?;
     let len = (payload.len() as u32).to_le_bytes();
     let crc = crc32c::crc32c_append(crc32c::crc32c(&len), &payload);
     let mut out = Vec::with_capacity(8 + payload.len());
     out.extend_from_slice(&len);
     out.extend_from_slice(&crc.to_le_bytes());
     out.extend_from_slice(&payload);
-    out
+    Ok(out)
 }
 
 /// Serializes one series' chunks into a section plaintext.
@@ -94,7 +97,7 @@ pub(crate) fn write_block(
     for (_, chunks) in series {
         let off = chunks_buf.len() as u64;
         let plain = chunk_section(chunks, spec.compression);
-        let f = frame(sealer, &section_aad(CHUNKS_FILE, &id, off), &plain);
+        let f = frame(sealer, &section_aad(CHUNKS_FILE, &id, off), &plain)?;
         sections.push((off, f.len() as u64));
         chunks_buf.extend_from_slice(&f);
         stats.num_chunks += chunks.len() as u64;
@@ -164,7 +167,7 @@ pub(crate) fn write_block(
     let mut footer = Encoder::new();
     for body in [&sym_e.buf, &ser_e.buf, &post_e.buf] {
         let off = index.len() as u64;
-        let f = frame(sealer, &section_aad(INDEX_FILE, &id, off), body);
+        let f = frame(sealer, &section_aad(INDEX_FILE, &id, off), body)?;
         footer.u64_le(off);
         footer.u64_le(f.len() as u64);
         index.extend_from_slice(&f);

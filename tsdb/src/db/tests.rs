@@ -1,9 +1,10 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::error::SealError;
 use crate::matcher::MatchType;
 use crate::model::{CounterResetHint, MetricType, Span, is_stale_nan, stale_nan};
-use crate::seal::{IdentitySealer, TestSealer};
+use crate::seal::{IdentitySealer, Sealer, TestSealer};
 
 const MIN: i64 = 60_000;
 
@@ -286,6 +287,57 @@ fn wrong_key_fails_to_open_with_a_typed_error() {
     let err = Db::open(dir.path(), Arc::new(TestSealer(8)), opts()).unwrap_err();
     assert!(matches!(err, Error::Sealing { .. }), "{err}");
     assert!(Db::open(dir.path(), Arc::new(TestSealer(7)), opts()).is_ok());
+}
+
+/// A sealer whose key can be revoked, as the key management layer does when a key is disabled.
+#[derive(Debug)]
+struct Revocable(std::sync::atomic::AtomicBool);
+
+impl Sealer for Revocable {
+    fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
+        if self.0.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(SealError::KeyUnavailable("key disabled".into()));
+        }
+        TestSealer(5).seal(aad, plaintext)
+    }
+
+    fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, SealError> {
+        TestSealer(5).open(aad, sealed)
+    }
+}
+
+#[test]
+fn a_revoked_key_refuses_commits_and_cuts_without_losing_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let sealer = Arc::new(Revocable(std::sync::atomic::AtomicBool::new(false)));
+    let db = Db::open(dir.path(), sealer.clone(), opts()).unwrap();
+    let mut app = db.appender();
+    for i in 0..(4 * 60) {
+        app.append(&labels("up", "a"), i * MIN, 1.0).unwrap();
+    }
+    app.commit().unwrap();
+    sealer.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut app = db.appender();
+    app.append(&labels("up", "b"), 4 * 60 * MIN, 2.0).unwrap();
+    let err = app.commit().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Sealing {
+                source: SealError::KeyUnavailable(_),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(db.maintain(0).is_err());
+    assert!(dump(&db, &[eq("instance", "b")], 0, 5 * 60 * MIN).is_empty());
+    sealer.0.store(false, std::sync::atomic::Ordering::SeqCst);
+    db.maintain(0).unwrap();
+    drop(db);
+    let db = Db::open(dir.path(), sealer, opts()).unwrap();
+    let got = dump(&db, &[eq("instance", "a")], 0, 4 * 60 * MIN);
+    assert_eq!(got[0].1.len(), 4 * 60);
 }
 
 #[test]
