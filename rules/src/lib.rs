@@ -40,6 +40,7 @@ mod alertmanager;
 mod clock;
 mod config;
 mod dispatch;
+mod eval;
 mod inhibit;
 mod matchers;
 mod nflog;
@@ -59,6 +60,10 @@ pub use config::{
     Authorization, BasicAuth, Config, ConfigError, Definition, Global, GroupBy, HttpClientConfig,
     InhibitRule, PromDuration, Receiver, Route, SigV4Config, SnsConfig, WebhookConfig,
     parse_config, validate_definition,
+};
+pub use eval::{
+    AlertRuleState, AlertView, EngineError, EngineSettings, GroupSpec, RuleEngine, RuleFileError,
+    RuleFilter, RuleGroupView, RuleHealth, RuleKind, RuleSpec, RuleType, RuleView, parse_rule_file,
 };
 pub use matchers::{LabelSet, MatchOp, Matcher, MatcherError};
 pub use notify::{AwsCredentials, NotifyError, NotifySettings};
