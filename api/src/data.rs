@@ -7,9 +7,11 @@
 //! handlers answer as Prometheus receivers do: plain text for remote write, the JSON envelope
 //! for queries.
 
+mod alertmanager;
 mod envelope;
 mod query;
 mod remote_write;
+mod rules;
 mod tenants;
 
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use axum::routing::{get, post};
 use crate::auth::{Authenticator, Check};
 use crate::error::AwsError;
 
+pub use rules::run_rules;
 pub use tenants::sync_tenants;
 
 /// Largest request body the data plane reads (remote write bodies are snappy-compressed, so
@@ -40,6 +43,7 @@ pub struct DataState {
     metrics: Arc<dyn MetricsBackend>,
     region: String,
     account_id: String,
+    rules: Option<Arc<ampd_rules::RuleEngine>>,
 }
 
 impl DataState {
@@ -58,6 +62,7 @@ impl DataState {
             metrics,
             region: region.into(),
             account_id: account_id.into(),
+            rules: None,
         }
     }
 
@@ -83,6 +88,35 @@ pub fn router(state: DataState) -> Router {
         .route(
             "/workspaces/{workspaceId}/api/v1/query_range",
             get(query::range).post(query::range),
+        )
+        .route("/workspaces/{workspaceId}/api/v1/rules", get(rules::rules))
+        .route(
+            "/workspaces/{workspaceId}/api/v1/alerts",
+            get(rules::alerts),
+        )
+        .route(
+            "/workspaces/{workspaceId}/alertmanager/api/v2/alerts",
+            get(alertmanager::get_alerts).post(alertmanager::post_alerts),
+        )
+        .route(
+            "/workspaces/{workspaceId}/alertmanager/api/v2/alerts/groups",
+            get(alertmanager::get_groups),
+        )
+        .route(
+            "/workspaces/{workspaceId}/alertmanager/api/v2/silences",
+            get(alertmanager::get_silences).post(alertmanager::post_silence),
+        )
+        .route(
+            "/workspaces/{workspaceId}/alertmanager/api/v2/silence/{silenceId}",
+            get(alertmanager::get_silence).delete(alertmanager::delete_silence),
+        )
+        .route(
+            "/workspaces/{workspaceId}/alertmanager/api/v2/receivers",
+            get(alertmanager::receivers),
+        )
+        .route(
+            "/workspaces/{workspaceId}/alertmanager/api/v2/status",
+            get(alertmanager::status),
         )
         .with_state(state)
 }

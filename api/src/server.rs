@@ -50,6 +50,12 @@ const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
 /// How often tenant settings follow workspace configurations.
 const TENANT_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How often the rule engine re-reads rule groups namespaces and alert manager definitions.
+const RULES_SYNC_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How often the rule engine looks for rule groups that are due.
+const RULES_TICK: Duration = Duration::from_millis(100);
+
 /// Opens the embedded metrics backend under `<data_dir>/tsdb`.
 ///
 /// Tenant data is stored unsealed (the tsdb's identity sealer); sealing with the workspace's
@@ -121,13 +127,33 @@ pub async fn serve(
     let local = Arc::new(open_metrics(&config.data_dir)?);
     let maintenance = local.spawn_maintenance(MAINTENANCE_INTERVAL);
     let metrics: Arc<dyn MetricsBackend> = local;
+    let rules = Arc::new(ampd_rules::RuleEngine::new(
+        metrics.clone(),
+        Arc::new(ampd_rules::SystemClock),
+        ampd_rules::EngineSettings {
+            external_url: settings.external_url.clone(),
+            alertmanager_dir: config.data_dir.join("alertmanager"),
+            notify: ampd_rules::NotifySettings {
+                sns_default_region: config.region.clone(),
+                ..ampd_rules::NotifySettings::default()
+            },
+            ..ampd_rules::EngineSettings::default()
+        },
+    ));
     let data = DataState::new(
         authenticator.clone(),
         store.clone(),
         metrics.clone(),
         config.region.clone(),
         config.account_id.clone(),
-    );
+    )
+    .with_rules(rules.clone());
+    let rule_loop = tokio::spawn(data::run_rules(
+        store.clone(),
+        rules,
+        RULES_SYNC_INTERVAL,
+        RULES_TICK,
+    ));
     let control = ControlState::new(settings, authenticator, store.clone(), page_tokens);
     let lifecycle = tokio::spawn(settle_loop(
         store.clone(),
@@ -149,6 +175,7 @@ pub async fn serve(
         .context("server failed");
     lifecycle.abort();
     tenants.abort();
+    rule_loop.abort();
     drop(maintenance);
     served?;
     tracing::info!("stopped");

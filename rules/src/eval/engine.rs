@@ -101,8 +101,7 @@ struct Workspaces {
 /// workspace's [`Alertmanager`].
 ///
 /// The caller keeps it in step with the metadata store ([`Self::sync_rules`],
-/// [`Self::sync_alertmanager`], [`Self::retain`]) and drives it with [`Self::tick`] (or
-/// [`Self::spawn`]). Each group is evaluated at aligned instants of its interval (offset by a
+/// [`Self::sync_alertmanager`], [`Self::retain`]) and drives it with [`Self::tick`]. Each group is evaluated at aligned instants of its interval (offset by a
 /// hash of its identity, as Prometheus staggers groups); a group whose evaluation overruns skips
 /// the missed instants instead of overlapping itself.
 #[derive(Debug)]
@@ -369,18 +368,6 @@ impl RuleEngine {
         if let Err(e) = am.put_alerts(postable) {
             tracing::warn!(tenant = %workspace, error = %e, "alertmanager refused rule alerts: {e}");
         }
-    }
-
-    /// Calls [`Self::tick`] every `period` until the returned task is aborted.
-    pub fn spawn(self: Arc<Self>, period: Duration) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(period);
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                interval.tick().await;
-                drop(self.tick());
-            }
-        })
     }
 
     /// Returns the rule groups of a workspace as `/api/v1/rules` lists them.
