@@ -10,6 +10,8 @@
 mod engine;
 mod file;
 mod group;
+#[cfg(test)]
+mod parity;
 mod view;
 
 pub use engine::{EngineError, EngineSettings, RuleEngine};
