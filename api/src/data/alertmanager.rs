@@ -42,11 +42,26 @@ async fn open(
     Ok((admitted, am))
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(message.into())).into_response()
+/// An error of the Alertmanager API: a JSON string body with a status.
+struct AmError {
+    status: StatusCode,
+    message: String,
 }
 
-fn am_error(e: &AlertmanagerError) -> Response {
+impl IntoResponse for AmError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.message)).into_response()
+    }
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> AmError {
+    AmError {
+        status,
+        message: message.into(),
+    }
+}
+
+fn am_error(e: &AlertmanagerError) -> AmError {
     match e.kind() {
         ErrorKind::BadRequest => error(StatusCode::BAD_REQUEST, e.to_string()),
         ErrorKind::NotFound => error(StatusCode::NOT_FOUND, e.to_string()),
@@ -61,7 +76,7 @@ fn pairs(a: &Admitted) -> Vec<(String, String)> {
     serde_urlencoded::from_str(a.parts.uri.query().unwrap_or_default()).unwrap_or_default()
 }
 
-fn matchers(pairs: &[(String, String)]) -> Result<Vec<Matcher>, Response> {
+fn matchers(pairs: &[(String, String)]) -> Result<Vec<Matcher>, AmError> {
     pairs
         .iter()
         .filter(|(k, _)| k == "filter")
@@ -72,8 +87,8 @@ fn matchers(pairs: &[(String, String)]) -> Result<Vec<Matcher>, Response> {
         .collect()
 }
 
-fn alert_filter(pairs: &[(String, String)]) -> Result<AlertFilter, Response> {
-    let flag = |name: &str| -> Result<bool, Response> {
+fn alert_filter(pairs: &[(String, String)]) -> Result<AlertFilter, AmError> {
+    let flag = |name: &str| -> Result<bool, AmError> {
         match pairs
             .iter()
             .find(|(k, _)| k == name)
@@ -118,7 +133,7 @@ pub(super) async fn get_alerts(
     };
     match alert_filter(&pairs(&admitted)) {
         Ok(filter) => Json(am.alerts(&filter)).into_response(),
-        Err(res) => res,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -134,11 +149,11 @@ pub(super) async fn post_alerts(
     };
     let alerts: Vec<PostableAlert> = match serde_json::from_slice(&admitted.body) {
         Ok(a) => a,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
     match am.put_alerts(alerts) {
         Ok(()) => StatusCode::OK.into_response(),
-        Err(e) => am_error(&e),
+        Err(e) => am_error(&e).into_response(),
     }
 }
 
@@ -154,7 +169,7 @@ pub(super) async fn get_groups(
     };
     match alert_filter(&pairs(&admitted)) {
         Ok(filter) => Json(am.alert_groups(&filter)).into_response(),
-        Err(res) => res,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -170,7 +185,7 @@ pub(super) async fn get_silences(
     };
     match matchers(&pairs(&admitted)) {
         Ok(m) => Json(am.silences(&m)).into_response(),
-        Err(res) => res,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -186,11 +201,11 @@ pub(super) async fn post_silence(
     };
     let silence: PostableSilence = match serde_json::from_slice(&admitted.body) {
         Ok(s) => s,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
     match am.put_silence(silence) {
         Ok(silence_id) => Json(PostSilenceResponse { silence_id }).into_response(),
-        Err(e) => am_error(&e),
+        Err(e) => am_error(&e).into_response(),
     }
 }
 
@@ -209,7 +224,8 @@ pub(super) async fn get_silence(
         None => error(
             StatusCode::NOT_FOUND,
             format!("silence {silence} not found"),
-        ),
+        )
+        .into_response(),
     }
 }
 
@@ -225,7 +241,7 @@ pub(super) async fn delete_silence(
     };
     match am.expire_silence(&silence) {
         Ok(()) => StatusCode::OK.into_response(),
-        Err(e) => am_error(&e),
+        Err(e) => am_error(&e).into_response(),
     }
 }
 
@@ -237,7 +253,7 @@ pub(super) async fn receivers(
 ) -> Response {
     match open(&state, &id, req).await {
         Ok((_, am)) => Json(am.receivers()).into_response(),
-        Err(res) => res,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -249,6 +265,6 @@ pub(super) async fn status(
 ) -> Response {
     match open(&state, &id, req).await {
         Ok((_, am)) => Json(am.status()).into_response(),
-        Err(res) => res,
+        Err(e) => e.into_response(),
     }
 }
