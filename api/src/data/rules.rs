@@ -207,3 +207,36 @@ pub async fn run_rules(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(q: &str) -> Vec<(String, String)> {
+        serde_urlencoded::from_str(q).unwrap()
+    }
+
+    #[test]
+    fn rule_filters_follow_prometheus_parameters() {
+        let f = filter_of(&pairs(
+            "type=alert&rule_name[]=A&rule_name[]=B&rule_group[]=g&file[]=ns&exclude_alerts=true",
+        ))
+        .unwrap();
+        assert_eq!(f.kind, Some(RuleType::Alerting));
+        assert_eq!(f.rule_names, ["A", "B"]);
+        assert_eq!(f.group_names, ["g"]);
+        assert_eq!(f.files, ["ns"]);
+        assert!(f.exclude_alerts);
+        let f = filter_of(&pairs("type=record")).unwrap();
+        assert_eq!(f.kind, Some(RuleType::Recording));
+        assert!(filter_of(&pairs("")).unwrap().kind.is_none());
+        assert!(filter_of(&pairs("type=other")).is_err());
+        assert!(filter_of(&pairs("exclude_alerts=maybe")).is_err());
+    }
+
+    #[test]
+    fn only_live_resources_are_loaded() {
+        assert!(live(Status::Active) && live(Status::Creating) && live(Status::Updating));
+        assert!(!live(Status::Deleting) && !live(Status::CreationFailed));
+    }
+}

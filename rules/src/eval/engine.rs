@@ -257,11 +257,27 @@ impl RuleEngine {
         Ok(())
     }
 
-    /// Drops the rules and Alertmanager of every workspace not in `workspaces`.
+    /// Drops the rules and Alertmanager of every workspace not in `workspaces`, with the
+    /// Alertmanager's silences and notification log on disk.
     pub fn retain(&self, workspaces: &[String]) {
-        let mut ws = self.lock();
-        ws.rules.retain(|id, _| workspaces.contains(id));
-        ws.alertmanagers.retain(|id, _| workspaces.contains(id));
+        let gone: Vec<String> = {
+            let mut ws = self.lock();
+            ws.rules.retain(|id, _| workspaces.contains(id));
+            let gone = ws
+                .alertmanagers
+                .keys()
+                .filter(|id| !workspaces.contains(id))
+                .cloned()
+                .collect();
+            ws.alertmanagers.retain(|id, _| workspaces.contains(id));
+            gone
+        };
+        for id in gone {
+            let dir = self.settings.alertmanager_dir.join(&id);
+            if let Err(e) = std::fs::remove_dir_all(&dir) {
+                tracing::warn!(workspace = %id, error = %e, "cannot remove alertmanager state {}: {e}", dir.display());
+            }
+        }
     }
 
     /// Returns the Alertmanager of a workspace, if it has a definition.
@@ -751,8 +767,14 @@ groups:
         // Removing the definition removes the Alertmanager; removing the workspace its rules.
         engine.sync_alertmanager(WS, None).unwrap();
         assert!(engine.alertmanager(WS).is_none());
+        engine
+            .sync_alertmanager(WS, Some(b"alertmanager_config: |\n  route: {receiver: default}\n  receivers: [{name: default}]\n"))
+            .unwrap();
+        assert!(dir.path().join("am").join(WS).try_exists().unwrap());
         engine.retain(&[]);
         assert!(engine.alerts(WS).is_empty());
+        assert!(engine.alertmanager(WS).is_none());
+        assert!(!dir.path().join("am").join(WS).try_exists().unwrap());
     }
 
     #[test]
