@@ -7,12 +7,14 @@
 //! handlers answer as Prometheus receivers do: plain text for remote write, the JSON envelope
 //! for queries.
 
+mod alertmanager;
 mod envelope;
 mod gate;
 mod ingest_limits;
 mod params;
 mod query;
 mod remote_write;
+mod rules;
 mod series;
 mod status;
 mod tenants;
@@ -35,6 +37,7 @@ use ingest_limits::IngestionLimiter;
 
 pub use gate::QuerySettings;
 pub use ingest_limits::IngestionRate;
+pub use rules::run_rules;
 pub use tenants::sync_tenants;
 
 /// Largest request body the data plane reads (remote write bodies are snappy-compressed, so
@@ -59,6 +62,7 @@ pub struct DataState {
     gate: Arc<gate::QueryGate>,
     /// Set when workspace data is sealed: every request re-checks the workspace's KMS key.
     workspace_keys: Option<Arc<crate::kms::WorkspaceKeys>>,
+    rules: Option<Arc<ampd_rules::RuleEngine>>,
 }
 
 impl DataState {
@@ -80,6 +84,7 @@ impl DataState {
             account_id: account_id.into(),
             gate: Arc::default(),
             workspace_keys: None,
+            rules: None,
         }
     }
 
@@ -152,6 +157,35 @@ pub fn router(state: DataState) -> Router {
         .route(
             "/workspaces/{workspaceId}/api/v1/status/buildinfo",
             get(status::buildinfo),
+        )
+        .route("/workspaces/{workspaceId}/api/v1/rules", get(rules::rules))
+        .route(
+            "/workspaces/{workspaceId}/api/v1/alerts",
+            get(rules::alerts),
+        )
+        .route(
+            "/workspaces/{workspaceId}/alertmanager/api/v2/alerts",
+            get(alertmanager::get_alerts).post(alertmanager::post_alerts),
+        )
+        .route(
+            "/workspaces/{workspaceId}/alertmanager/api/v2/alerts/groups",
+            get(alertmanager::get_groups),
+        )
+        .route(
+            "/workspaces/{workspaceId}/alertmanager/api/v2/silences",
+            get(alertmanager::get_silences).post(alertmanager::post_silence),
+        )
+        .route(
+            "/workspaces/{workspaceId}/alertmanager/api/v2/silence/{silenceId}",
+            get(alertmanager::get_silence).delete(alertmanager::delete_silence),
+        )
+        .route(
+            "/workspaces/{workspaceId}/alertmanager/api/v2/receivers",
+            get(alertmanager::receivers),
+        )
+        .route(
+            "/workspaces/{workspaceId}/alertmanager/api/v2/status",
+            get(alertmanager::status),
         )
         .with_state(state)
 }

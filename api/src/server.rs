@@ -62,6 +62,12 @@ const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
 /// How often tenant settings follow workspace configurations.
 const TENANT_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How often the rule engine re-reads rule groups namespaces and alert manager definitions.
+const RULES_SYNC_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How often the rule engine looks for rule groups that are due.
+const RULES_TICK: Duration = Duration::from_millis(100);
+
 /// Opens the embedded metrics backend under `<data_dir>/tsdb`.
 ///
 /// Tenant data is stored unsealed (the tsdb's identity sealer), for tests and tools;
@@ -176,6 +182,19 @@ pub async fn serve(
     let store: Arc<dyn MetadataStore> = Arc::new(SealedDefinitions::new(store, keys.clone()));
     let maintenance = local.spawn_maintenance(MAINTENANCE_INTERVAL);
     let metrics: Arc<dyn MetricsBackend> = local;
+    let rules = Arc::new(ampd_rules::RuleEngine::new(
+        metrics.clone(),
+        Arc::new(ampd_rules::SystemClock),
+        ampd_rules::EngineSettings {
+            external_url: settings.external_url.clone(),
+            alertmanager_dir: config.data_dir.join("alertmanager"),
+            notify: ampd_rules::NotifySettings {
+                sns_default_region: config.region.clone(),
+                ..ampd_rules::NotifySettings::default()
+            },
+            ..ampd_rules::EngineSettings::default()
+        },
+    ));
     let data = DataState::new(
         authenticator.clone(),
         store.clone(),
@@ -188,7 +207,14 @@ pub async fn serve(
         burst: config.ingestion_burst as f64,
     })
     .with_query_settings(config.query.settings())
-    .with_workspace_keys(keys.clone());
+    .with_workspace_keys(keys.clone())
+    .with_rules(rules.clone());
+    let rule_loop = tokio::spawn(data::run_rules(
+        store.clone(),
+        rules,
+        RULES_SYNC_INTERVAL,
+        RULES_TICK,
+    ));
     let control = ControlState::new(settings, authenticator, store.clone(), page_tokens)
         .with_workspace_keys(keys);
     let lifecycle = tokio::spawn(settle_loop(
@@ -219,6 +245,7 @@ pub async fn serve(
     lifecycle.abort();
     tenants.abort();
     key_refresh.abort();
+    rule_loop.abort();
     drop(maintenance);
     // Pending events stay in the journal and are delivered on the next start.
     if let Err(e) = trail.close().await {

@@ -1,5 +1,18 @@
 //! Rule groups evaluation (recording and alerting rules) and the per-workspace Alertmanager.
 //!
+//! The evaluation half is [`RuleEngine`]: the API server feeds it each workspace's rule groups
+//! namespaces and alert manager definition ([`RuleEngine::sync_rules`],
+//! [`RuleEngine::sync_alertmanager`]) and calls [`RuleEngine::tick`]; every group is evaluated
+//! on its aligned interval through [`ampd_backends::MetricsBackend`] (so on any backend),
+//! recording rules write series, alerting rules keep pending/firing state (`for`,
+//! `keep_firing_for`), write `ALERTS`/`ALERTS_FOR_STATE`, expand Prometheus rule templates and
+//! resume from `ALERTS_FOR_STATE` after a restart; firing alerts go to the workspace's
+//! [`Alertmanager`]. [`RuleGroupView`] and [`AlertView`] are the `/api/v1/rules` and
+//! `/api/v1/alerts` JSON shapes. Differences from Prometheus: a restored alert resumes the
+//! pending time it had (no `for_grace_period`), and rules without `for` are restored too, so
+//! firing alerts keep their `activeAt` across restarts; native histogram results are an
+//! evaluation error.
+//!
 //! The Alertmanager half is a library the API server hosts once per workspace:
 //! - [`validate_definition`] parses and checks an AMP alert manager definition (outer YAML with
 //!   `alertmanager_config` and `template_files`) the way `amtool check-config` would, limited to
@@ -40,6 +53,7 @@ mod alertmanager;
 mod clock;
 mod config;
 mod dispatch;
+mod eval;
 mod inhibit;
 mod matchers;
 mod nflog;
@@ -59,6 +73,10 @@ pub use config::{
     Authorization, BasicAuth, Config, ConfigError, Definition, Global, GroupBy, HttpClientConfig,
     InhibitRule, PromDuration, Receiver, Route, SigV4Config, SnsConfig, WebhookConfig,
     parse_config, validate_definition,
+};
+pub use eval::{
+    AlertRuleState, AlertView, EngineError, EngineSettings, GroupSpec, RuleEngine, RuleFileError,
+    RuleFilter, RuleGroupView, RuleHealth, RuleKind, RuleSpec, RuleType, RuleView, parse_rule_file,
 };
 pub use matchers::{LabelSet, MatchOp, Matcher, MatcherError};
 pub use notify::{AwsCredentials, NotifyError, NotifySettings};

@@ -15,6 +15,8 @@
 //! Anything else is refused when the definition is validated, never at send time.
 //! `sns.default.subject`, `sns.default.message` and `__subject` are built in.
 
+pub(crate) mod expand;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
