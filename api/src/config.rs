@@ -129,7 +129,7 @@ pub struct ServeArgs {
     #[arg(long, env = "AMPD_MAX_ACTIVE_SERIES", value_name = "N")]
     pub max_active_series: Option<u64>,
     /// Access key id of the account root user; with --root-secret-access-key [default: one
-    /// generated on first start and kept in <data-dir>/root-credentials.json].
+    /// generated on first start and kept in root-credentials.json in the data folder].
     #[arg(long, env = "AMPD_ROOT_ACCESS_KEY_ID", value_name = "ID")]
     pub root_access_key_id: Option<String>,
     /// Secret access key of the account root user; with --root-access-key-id.

@@ -1,15 +1,12 @@
 """The AWS CLI end to end: the commands a user types, against a real ampd, across a restart."""
 
 import base64
-import json
-import os
-import subprocess
 import time
 
 import pytest
 
-from ampd_harness import REGION, Ampd
-from conftest import ACCESS_KEY, SECRET_KEY
+from ampd_harness import Ampd
+from conftest import aws_cli
 from test_control_plane import ALERTMANAGER, RULES
 
 
@@ -22,32 +19,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def aws(server, tmp_path_factory):
-    home = tmp_path_factory.mktemp("awshome")
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": str(home / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-    }
-    env.pop("AWS_PROFILE", None)
-
-    def run(*args, expect_ok=True):
-        proc = subprocess.run(
-            ["aws", *args, "--endpoint-url", server.url, "--output", "json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        if expect_ok:
-            assert proc.returncode == 0, f"aws {' '.join(args)} failed:\n{proc.stderr}"
-            return json.loads(proc.stdout) if proc.stdout.strip() else {}
-        return proc
-
-    return run
+    return aws_cli(server.url, tmp_path_factory.mktemp("awshome"))
 
 
 def test_workspace_walkthrough_with_restart(server, aws, tmp_path):

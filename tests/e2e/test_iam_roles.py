@@ -2,8 +2,6 @@
 driven with the real `aws` CLI (and botocore-signed data-plane queries) against ampd."""
 
 import json
-import os
-import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -15,7 +13,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from ampd_harness import REGION, Ampd
-from conftest import ACCESS_KEY, SECRET_KEY, client_for
+from conftest import ACCESS_KEY, SECRET_KEY, aws_cli, client_for
 
 ACCOUNT_ROOT = "arn:aws:iam::000000000000:root"
 QUERY_ACCESS = "arn:aws:iam::aws:policy/AmazonPrometheusQueryAccess"
@@ -50,30 +48,12 @@ def server():
 def cli(server, tmp_path_factory):
     """Returns `run(*args, key=(id, secret), expect_ok=True)` driving the aws CLI."""
     home = tmp_path_factory.mktemp("awshome")
+    base = aws_cli(server.url, home)
 
     def run(*args, key=(ACCESS_KEY, SECRET_KEY), expect_ok=True):
-        env = {
-            **os.environ,
-            "HOME": str(home),
-            "AWS_ACCESS_KEY_ID": key[0],
-            "AWS_SECRET_ACCESS_KEY": key[1],
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_CONFIG_FILE": str(home / "config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-            "AWS_MAX_ATTEMPTS": "1",
-        }
-        env.pop("AWS_PROFILE", None)
-        env.pop("AWS_SESSION_TOKEN", None)
-        proc = subprocess.run(
-            ["aws", *args, "--endpoint-url", server.url, "--output", "json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
         if expect_ok:
-            assert proc.returncode == 0, f"aws {' '.join(args)} failed:\n{proc.stderr}"
-            return json.loads(proc.stdout) if proc.stdout.strip() else {}
+            return base(*args, key=key)
+        proc = base(*args, key=key, expect_ok=False)
         assert proc.returncode != 0, f"aws {' '.join(args)} unexpectedly succeeded"
         return proc.stderr
 

@@ -1,27 +1,21 @@
 """KMS with the real `aws kms` CLI, and workspaces sealed with customer managed keys.
 
-Remote write bodies are built here (protobuf + snappy) so the test knows every label value and
-sample value it wrote, and can then search the raw bytes of the data folder for them.
+Remote write bodies are built by the tests' own encoder (query_support), so the test knows every
+label value and sample value it wrote, and can then search the raw bytes of the data folder for
+them.
 """
 
 import base64
 import json
-import os
 import struct
-import subprocess
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
 from ampd_harness import REGION, Ampd
-from conftest import ACCESS_KEY, SECRET_KEY
+from conftest import ACCESS_KEY, SECRET_KEY, aws_cli
+from query_support import Signer
 
 METRIC = "kms_e2e_vault_requests_total"
 SECRET_LABEL = "needle-e2e-label-6c1d9"
@@ -37,109 +31,25 @@ def server():
 
 @pytest.fixture(scope="module")
 def aws(server, tmp_path_factory):
-    home = tmp_path_factory.mktemp("awshome")
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": str(home / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-    }
-    env.pop("AWS_PROFILE", None)
-
-    def run(*args, expect_ok=True):
-        proc = subprocess.run(
-            ["aws", *args, "--endpoint-url", server.url, "--output", "json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if expect_ok:
-            assert proc.returncode == 0, f"aws {' '.join(args)} failed:\n{proc.stderr}"
-            return json.loads(proc.stdout) if proc.stdout.strip() else {}
-        return proc
-
-    return run
+    return aws_cli(server.url, tmp_path_factory.mktemp("awshome"))
 
 
-# --- remote write on the wire ---------------------------------------------------------------
+# --- remote write and queries, signed as Prometheus and Grafana sign them -----------------------
 
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def write_request(labels: dict, samples: list) -> bytes:
-    """A prometheus.WriteRequest with one series, protobuf-encoded."""
-    series = b"".join(
-        _field(1, _field(1, k.encode()) + _field(2, v.encode())) for k, v in sorted(labels.items())
-    )
-    for ts, value in samples:
-        sample = b"\x09" + struct.pack("<d", value) + b"\x10" + _varint(ts)
-        series += _field(2, sample)
-    return _field(1, series)
-
-
-def snappy_literal(data: bytes) -> bytes:
-    """A snappy block made of literals only: valid snappy that any decoder reads, without a
-    compression library (the test needs no ratio, only the format)."""
-    out = bytearray(_varint(len(data)))
-    for start in range(0, len(data), 60):
-        chunk = data[start : start + 60]
-        out.append((len(chunk) - 1) << 2)
-        out += chunk
-    return bytes(out)
-
-
-def signed(method: str, url: str, body: bytes = b"", headers: dict | None = None):
-    request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
-    SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "aps", REGION).add_auth(request)
-    prepared = request.prepare()
-    req = urllib.request.Request(
-        prepared.url, data=body or None, headers=dict(prepared.headers), method=method
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=10) as res:
-            return res.status, dict(res.headers), res.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
+SIGNER = Signer(ACCESS_KEY, SECRET_KEY)
 
 
 def remote_write(endpoint: str, ts_ms: int, value: float):
-    body = snappy_literal(
-        write_request({"__name__": METRIC, "secret": SECRET_LABEL, "job": "vault"}, [(ts_ms, value)])
-    )
-    return signed(
-        "POST",
-        endpoint + "api/v1/remote_write",
-        body,
-        {
-            "Content-Type": "application/x-protobuf",
-            "Content-Encoding": "snappy",
-            "X-Prometheus-Remote-Write-Version": "0.1.0",
-        },
-    )
+    series = [({"__name__": METRIC, "secret": SECRET_LABEL, "job": "vault"}, [(ts_ms, value)])]
+    res = SIGNER.remote_write(endpoint, series)
+    return res.status, dict(res.headers), res.body
 
 
 def query(endpoint: str, at_ms: int):
-    params = urllib.parse.urlencode({"query": METRIC, "time": at_ms / 1000})
-    status, headers, body = signed("GET", endpoint + "api/v1/query?" + params)
-    return status, headers, json.loads(body or b"null")
+    res = SIGNER.send(
+        "GET", endpoint + "api/v1/query", params={"query": METRIC, "time": at_ms / 1000}
+    )
+    return res.status, dict(res.headers), json.loads(res.body or b"null")
 
 
 def error_type(headers: dict) -> str:

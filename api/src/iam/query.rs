@@ -130,8 +130,19 @@ impl Xml {
 
 /// Returns a successful response: `<{action}Response>` with an optional `<{action}Result>`.
 pub fn respond(action: &str, result: Option<Xml>, request_id: &str) -> Response {
+    respond_in(NAMESPACE, action, result, request_id)
+}
+
+/// Returns a successful query-protocol response of the service whose XML namespace is
+/// `namespace` (IAM and STS share the envelope).
+pub fn respond_in(
+    namespace: &str,
+    action: &str,
+    result: Option<Xml>,
+    request_id: &str,
+) -> Response {
     let mut body =
-        format!(r#"<?xml version="1.0" encoding="UTF-8"?><{action}Response xmlns="{NAMESPACE}">"#);
+        format!(r#"<?xml version="1.0" encoding="UTF-8"?><{action}Response xmlns="{namespace}">"#);
     if let Some(inner) = result {
         let inner = inner.into_string();
         let _ = write!(body, "<{action}Result>{inner}</{action}Result>");
@@ -142,6 +153,28 @@ pub fn respond(action: &str, result: Option<Xml>, request_id: &str) -> Response 
         escape(request_id)
     );
     xml_response(StatusCode::OK, body)
+}
+
+/// Returns a query-protocol error document of the service whose XML namespace is `namespace`:
+/// `Sender` faults for 4xx, `Receiver` for 5xx.
+pub fn error_in(
+    namespace: &str,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    request_id: &str,
+) -> Response {
+    let kind = if status.is_server_error() {
+        "Receiver"
+    } else {
+        "Sender"
+    };
+    let body = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ErrorResponse xmlns="{namespace}"><Error><Type>{kind}</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>"#,
+        escape(message),
+        escape(request_id)
+    );
+    xml_response(status, body)
 }
 
 fn xml_response(status: StatusCode, body: String) -> Response {
@@ -206,21 +239,10 @@ impl IamError {
 
     /// Renders the error with the request id.
     pub fn into_response_with(self, request_id: &str) -> Response {
-        let kind = if self.status.is_server_error() {
-            "Receiver"
-        } else {
-            "Sender"
-        };
-        let body = format!(
-            r#"<?xml version="1.0" encoding="UTF-8"?><ErrorResponse xmlns="{NAMESPACE}"><Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>"#,
-            self.code,
-            escape(&self.message),
-            escape(request_id)
-        );
         if let Some(source) = &self.source {
             tracing::error!(code = self.code, error = %format!("{source:#}"), "IAM request failed");
         }
-        xml_response(self.status, body)
+        error_in(NAMESPACE, self.status, self.code, &self.message, request_id)
     }
 }
 

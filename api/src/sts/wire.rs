@@ -1,18 +1,16 @@
 //! The AWS query protocol as STS speaks it: its namespace, version and error codes. Forms and
 //! XML bodies are built with the IAM query helpers.
 
-use std::fmt::Write as _;
-
 use ampd_backends::IamStoreError;
 use ampd_iam::policy::PolicyError;
 use ampd_iam::sigv4::{Protocol, SigV4Error};
 use ampd_iam::sts::ParamError;
 use ampd_iam::sts::oidc::WebIdentityError;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
 use crate::auth::AuthzError;
-use crate::iam::query::{Xml, escape};
+use crate::iam::query::{Xml, error_in, respond_in};
 
 /// XML namespace of STS responses.
 pub const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -21,23 +19,7 @@ pub const VERSION: &str = "2011-06-15";
 
 /// Returns a successful response: `<{action}Response>` with its `<{action}Result>`.
 pub fn respond(action: &str, result: Xml, request_id: &str) -> Response {
-    let mut body = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><{action}Response xmlns="{NAMESPACE}"><{action}Result>"#
-    );
-    body.push_str(&result.into_string());
-    let _ = write!(
-        body,
-        "</{action}Result><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></{action}Response>",
-        escape(request_id)
-    );
-    xml(StatusCode::OK, body)
-}
-
-fn xml(status: StatusCode, body: String) -> Response {
-    let mut res = (status, body).into_response();
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
-    res
+    respond_in(NAMESPACE, action, Some(result), request_id)
 }
 
 /// An STS error: HTTP status, wire code and message.
@@ -111,21 +93,10 @@ impl StsError {
 
     /// Renders the error with the request id.
     pub fn into_response_with(self, request_id: &str) -> Response {
-        let kind = if self.status.is_server_error() {
-            "Receiver"
-        } else {
-            "Sender"
-        };
-        let body = format!(
-            r#"<?xml version="1.0" encoding="UTF-8"?><ErrorResponse xmlns="{NAMESPACE}"><Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>"#,
-            self.code,
-            escape(&self.message),
-            escape(request_id)
-        );
         if let Some(source) = &self.source {
             tracing::error!(code = self.code, error = %format!("{source:#}"), "STS request failed");
         }
-        xml(self.status, body)
+        error_in(NAMESPACE, self.status, self.code, &self.message, request_id)
     }
 }
 
