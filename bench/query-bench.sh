@@ -7,7 +7,7 @@
 # dashboard query set (ampd-bench-query) as range queries over the data and prints the median
 # latency of each query per target. Run it on an otherwise idle machine.
 #
-#   cargo build --release -p ampd-api --bin ampd -p ampd-bench
+#   cargo build --release -p ampd-api --bin ampd && cargo build --release -p ampd-bench
 #   bench/query-bench.sh                      # 2,000 series × 24h at 60s, 24h range queries
 #   SERIES=100000 HOURS=24 SCRAPE=15s bench/query-bench.sh
 #
