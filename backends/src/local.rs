@@ -844,9 +844,10 @@ mod tests {
         b.write(&t, one(&[("__name__", "m")], &[(MIN, 1.0)]))
             .await
             .unwrap();
-        // Data from 1970 is far past the default retention of the wall clock's now: the first
-        // tick cuts it into a block and deletes it.
-        let task = b.spawn_maintenance(Duration::from_secs(3_600));
+        // Data from 1970 is far past the default retention of the wall clock's now: once a
+        // tick finds the head idle (the tick after the write), it is cut into a block and
+        // deleted.
+        let task = b.spawn_maintenance(Duration::from_millis(20));
         let mut gone = false;
         for _ in 0..1_000 {
             if vector_floats(&instant(&b, &t, "m", 2 * MIN).await).is_empty() {

@@ -126,6 +126,8 @@ pub struct Db {
     compression: BlockCompression,
     ranges: Vec<i64>,
     maintenance: Mutex<()>,
+    /// Whether a commit stored anything since the last maintenance pass.
+    appended: AtomicBool,
     closed: AtomicBool,
     repair: Option<WalRepair>,
 }
@@ -203,6 +205,7 @@ impl Db {
             compression: opts.compression,
             ranges,
             maintenance: Mutex::new(()),
+            appended: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             repair,
         })
@@ -477,7 +480,8 @@ impl Db {
     }
 
     /// Cuts blocks from the head when it spans more than 1.5 block ranges (or entirely when it
-    /// received nothing newer than two block ranges before `now_ms`), truncating the WAL
+    /// is idle: nothing appended since the last pass and nothing newer than two block ranges
+    /// before `now_ms`), truncating the WAL
     /// to a checkpoint; compacts adjacent blocks into larger ones; deletes blocks whose newest
     /// sample is older than the retention period before `now_ms`.
     pub fn maintain(&self, now_ms: i64) -> Result<MaintenanceReport> {
@@ -486,12 +490,16 @@ impl Db {
         self.check_open()?;
         let mut report = MaintenanceReport::default();
         let range = self.ranges[0];
+        // A head is idle when nothing was appended since the last pass and its newest sample
+        // is two ranges behind now: it is cut entirely, so retention and WAL truncation also
+        // reach tenants that stopped writing. A tenant still being written is never idle, even
+        // when its samples are hours old (a backfill): cutting it whole would raise the append
+        // floor past the window it is filling and refuse its next samples as out of bounds.
+        let active = self.appended.swap(false, Ordering::Relaxed);
         loop {
             let window = {
                 let head = read(&self.head);
-                // An idle head (nothing new for two ranges) is cut entirely, so retention and
-                // WAL truncation also reach tenants that stopped writing.
-                let idle = now_ms.saturating_sub(head.max_t) > 2 * range;
+                let idle = !active && now_ms.saturating_sub(head.max_t) > 2 * range;
                 if head.min_t > head.max_t || (head.max_t - head.min_t <= range / 2 * 3 && !idle) {
                     None
                 } else {
@@ -757,6 +765,7 @@ impl Appender<'_> {
         let seq = db.wal.write(&record::encode(&entries))?;
         head.apply(&plan);
         drop(head);
+        db.appended.store(true, Ordering::Relaxed);
         out.applied = true;
         for (_, _, v) in &plan.samples {
             if matches!(v, Value::Float(_)) {

@@ -507,3 +507,27 @@ fn series_caps_refuse_new_series_only() {
     let out = app.commit().unwrap();
     assert_eq!((out.samples, out.series_limited), (1, 0), "{out:?}");
 }
+
+#[test]
+fn backfill_hours_behind_now_is_not_cut_as_idle() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path(), opts());
+    let hour = 60 * MIN;
+    let now = 48 * hour;
+    // A sender writes a day of history in time order while maintenance runs at "now".
+    for i in 0..(24 * 60) {
+        let mut app = db.appender();
+        app.append(&labels("up", "a"), i * MIN, 1.0).unwrap();
+        let out = app.commit().unwrap();
+        assert_eq!((out.samples, out.rejected()), (1, 0), "minute {i}: {out:?}");
+        if i % 30 == 0 {
+            db.maintain(now).unwrap();
+        }
+    }
+    let stored = dump(&db, &[eq("__name__", "up")], 0, i64::MAX);
+    assert_eq!(stored[0].1.len(), 24 * 60);
+    // Once the sender stops, the head is idle and cut entirely.
+    db.maintain(now).unwrap();
+    db.maintain(now).unwrap();
+    assert_eq!(db.stats().head_series, 0);
+}
