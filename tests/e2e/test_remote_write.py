@@ -182,11 +182,11 @@ def test_key_without_remote_write_is_refused(ampd, amp):
     )
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and "403" not in prometheus.log():
+        while time.monotonic() < deadline and "403 Forbidden" not in prometheus.log():
             assert prometheus.proc.poll() is None, prometheus.log()
             time.sleep(0.5)
         log = prometheus.log()
-        assert "non-recoverable error" in log and "403" in log, log
+        assert "non-recoverable error" in log and "403 Forbidden" in log, log
         assert f"aps:RemoteWrite on resource: {ws['arn']}" in log, log
     finally:
         prometheus.close()
